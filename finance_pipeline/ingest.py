@@ -1,0 +1,86 @@
+"""Collect a business date's deliveries from every configured source into the raw archive."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from finance_pipeline.archive import Arrival, RawArchive
+from finance_pipeline.config import PipelineConfig, SourceConfig
+from finance_pipeline.transports import TransportError, open_source
+
+log = logging.getLogger(__name__)
+
+MANIFEST_SCHEMA: dict[str, pl.DataType] = {
+    "arrival_id": pl.String,
+    "source": pl.String,
+    "remote_path": pl.String,
+    "file_name": pl.String,
+    "size": pl.Int64,
+    "mtime": pl.Float64,
+    "sha256": pl.String,
+    "arrived_at": pl.String,
+    "run_id": pl.String,
+    "business_date": pl.String,
+    "duplicate_of": pl.String,
+}
+
+
+@dataclass
+class IngestResult:
+    arrivals: list[Arrival] = field(default_factory=list)
+    source_errors: dict[str, str] = field(default_factory=dict)
+
+    def frame(self) -> pl.DataFrame:
+        rows = sorted((asdict(a) for a in self.arrivals), key=lambda r: r["arrival_id"])
+        return pl.DataFrame(rows, schema=MANIFEST_SCHEMA, orient="row")
+
+
+def ingest_source(
+    source: SourceConfig,
+    home: Path,
+    archive: RawArchive,
+    business_date: date,
+    run_id: str,
+) -> list[Arrival]:
+    """Archive every file of ``source`` whose name carries ``business_date``."""
+    transport = open_source(source, home)
+    arrivals = []
+    for remote in transport.list(source.pattern):
+        if source.business_date_of(remote.name) != business_date:
+            continue
+        data = transport.read(remote)
+        arrivals.append(
+            archive.store(
+                data,
+                source=source.name,
+                remote_path=remote.remote_path,
+                file_name=remote.name,
+                size=remote.size,
+                mtime=remote.mtime,
+                run_id=run_id,
+                business_date=business_date,
+            )
+        )
+    return arrivals
+
+
+def ingest_day(
+    config: PipelineConfig, home: Path, business_date: date, run_id: str
+) -> IngestResult:
+    """One source failing (server down, folder missing) does not stop the others."""
+    archive = RawArchive(home / "archive")
+    result = IngestResult()
+    for source in config.sources:
+        if source.transport.get("type") not in ("local", "sftp"):
+            continue
+        try:
+            result.arrivals.extend(ingest_source(source, home, archive, business_date, run_id))
+        except TransportError as exc:
+            log.warning("source %s failed: %s", source.name, exc)
+            result.source_errors[source.name] = str(exc)
+    return result
