@@ -48,6 +48,16 @@ def _empty_table_sql(qualified: str, model: type[pa.DataFrameModel]) -> str:
     return f"CREATE OR REPLACE TABLE {qualified} ({cols})"
 
 
+def _drop(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
+    found = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table],
+    ).fetchone()
+    if found:
+        kind = "VIEW" if found[0] == "VIEW" else "TABLE"
+        con.execute(f"DROP {kind} {schema}.{table}")
+
+
 def refresh(warehouse: Path, lake_root: Path) -> dict[str, int]:
     """(Re)create every view; returns the row count of each table."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -63,8 +73,7 @@ def refresh(warehouse: Path, lake_root: Path) -> dict[str, int]:
         for schema, models in groups:
             for table, model in models.items():
                 qualified = f"{schema}.{table}"
-                con.execute(f"DROP VIEW IF EXISTS {qualified}")
-                con.execute(f"DROP TABLE IF EXISTS {qualified}")
+                _drop(con, schema, table)
                 if lake.has_table(lake_root, table):
                     glob = _quote(lake.table_glob(lake_root, table))
                     con.execute(

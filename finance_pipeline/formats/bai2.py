@@ -34,6 +34,7 @@ a record ends, so they are never applied by default.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -265,9 +266,7 @@ class _FieldReader:
                 )
         for segment, closed in zip(self._segments, self._closed, strict=True):
             if not closed:
-                raise self._error(
-                    segment.line, f"{self._record.code} record does not end with '/'"
-                )
+                raise self._error(segment.line, f"{self._record.code} record does not end with '/'")
 
 
 @dataclass
@@ -307,20 +306,30 @@ class _Parser:
 
     # -- physical lines to logical records -------------------------------------------------
 
-    def split_records(self, text: str) -> list[_Record]:
+    def split_records(self, text: str) -> Iterator[_Record]:
+        """Logical records in file order, each yielded once its 88s are read.
+
+        Lazy, so that a damaged line is reported only after every earlier record has been
+        checked: the error names the first problem in the file.
+        """
         lines = _LINE_BREAK.split(text)
         last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
         if last < 0:
             raise self.error(1, "empty file: missing 01 file header")
-        records: list[_Record] = []
+        pending: _Record | None = None
         for index, raw in enumerate(lines[: last + 1]):
             number = index + 1
             line = raw.rstrip()
             if not line:
                 raise self.error(number, "blank line inside the file")
             for piece in self.pieces(line):
-                self.add_piece(records, piece, number)
-        return records
+                record = self.read_piece(pending, piece, number)
+                if record is not pending:
+                    if pending is not None:
+                        yield pending
+                    pending = record
+        if pending is not None:
+            yield pending
 
     def pieces(self, line: str) -> list[str]:
         """The records on one physical line: always one, unless lenient splits at ``/``."""
@@ -334,13 +343,15 @@ class _Parser:
         pieces.append(line[start:])
         return pieces
 
-    def add_piece(self, records: list[_Record], piece: str, number: int) -> None:
+    def read_piece(self, pending: _Record | None, piece: str, number: int) -> _Record:
+        """Start a new record, or add a continuation to ``pending`` and return it."""
         match = _RECORD_START.match(piece)
         if match is None or match.group(1) not in _RECORD_CODES:
-            if match is None and self.lenient and _wraps_open_detail(records):
-                records[-1].segments.append(_Segment(piece, number, counted=False))
-                return
-            if not records:
+            if match is None and self.lenient and _wraps_open_detail(pending):
+                assert pending is not None
+                pending.segments.append(_Segment(piece, number, counted=False))
+                return pending
+            if pending is None:
                 raise self.error(
                     number, f"missing 01 file header: the file starts with {piece[:16]!r}"
                 )
@@ -353,16 +364,15 @@ class _Parser:
         code, separator = match.groups()
         if separator == ":":
             self.errors.append(
-                f"line {number}: record code {code} is followed by ':' instead of ','; "
-                "read as ','"
+                f"line {number}: record code {code} is followed by ':' instead of ','; read as ','"
             )
         segment = _Segment(piece[3:], number)
-        if code == "88":
-            if not records:
-                raise self.error(number, "88 continuation before the 01 file header")
-            records[-1].segments.append(segment)
-        else:
-            records.append(_Record(code, [segment]))
+        if code != "88":
+            return _Record(code, [segment])
+        if pending is None:
+            raise self.error(number, "88 continuation before the 01 file header")
+        pending.segments.append(segment)
+        return pending
 
     # -- record order ------------------------------------------------------------------------
 
@@ -378,6 +388,7 @@ class _Parser:
             "98": ("group", "file", self.group_trailer),
             "99": ("file", "end", self.file_trailer),
         }
+        record: _Record | None = None
         for record in records:
             allowed, following, handler = handlers[record.code]
             if state != allowed:
@@ -394,7 +405,8 @@ class _Parser:
             handler(record)
             state = following
         if state != "end":
-            last_line = records[-1].segments[-1].line
+            assert record is not None
+            last_line = record.segments[-1].line
             raise self.error(
                 last_line,
                 f"file ends here without a 99 file trailer (truncated?); "
@@ -442,7 +454,7 @@ class _Parser:
             raise self.error(field.line, f"{label} {value!r} is not a number")
         return int(value)
 
-    def date(self, field: _Field, label: str) -> date:
+    def as_date(self, field: _Field, label: str) -> date:
         value = field.value.strip()
         if not _YYMMDD.fullmatch(value):
             raise self.error(field.line, f"{label} {value!r} is not a YYMMDD date")
@@ -481,7 +493,7 @@ class _Parser:
                 self.minor(reader.required(f"{label} availability"), f"{label} amount", blank=True)
             return code, None
         if code == "V":
-            value_date = self.date(reader.required("value date"), "value date")
+            value_date = self.as_date(reader.required("value date"), "value date")
             time = reader.next()
             if time is not None and not _TIME.fullmatch(time.value.strip()):
                 raise self.error(time.line, f"value time {time.value!r} is not HHMM")
@@ -509,7 +521,7 @@ class _Parser:
         for label in ("sender identification", "receiver identification"):
             if not reader.required(label).value.strip():
                 raise self.error(record.line, f"01 file header without {label}")
-        self.date(reader.required("file creation date"), "file creation date")
+        self.as_date(reader.required("file creation date"), "file creation date")
         for label in ("file creation time", "file identification number"):
             reader.required(label)
         for label in ("physical record length", "block size"):
@@ -529,7 +541,7 @@ class _Parser:
         status = reader.required("group status")
         if status.value.strip() not in {"1", "2", "3", "4"}:
             raise self.error(status.line, f"group status {status.value!r} is not 1, 2, 3 or 4")
-        as_of = self.date(reader.required("as-of date"), "as-of date")
+        as_of = self.as_date(reader.required("as-of date"), "as-of date")
         reader.next()  # as-of time: reference only
         currency = self.currency(reader.next(), DEFAULT_CURRENCY)
         reader.next()  # as-of date modifier
@@ -615,9 +627,7 @@ class _Parser:
             type_code=type_code,
             bank_reference=bank_reference or None,
             customer_reference=customer_reference or None,
-            check_number=(
-                customer_reference or None if type_code in _CHECK_TYPE_CODES else None
-            ),
+            check_number=(customer_reference or None if type_code in _CHECK_TYPE_CODES else None),
             remittance_text=text or None,
             funds_type=funds,
             location=f"line {record.line}",
@@ -652,7 +662,9 @@ class _Parser:
     def group_trailer(self, record: _Record) -> None:
         assert self.group is not None
         reader = self.reader(record)
-        total = self.minor(reader.required("group control total"), "group control total", blank=True)
+        total = self.minor(
+            reader.required("group control total"), "group control total", blank=True
+        )
         accounts = self.count(reader.required("number of accounts"), "number of accounts")
         records = self.count(reader.required("number of records"), "number of records")
         reader.finish()
@@ -679,8 +691,8 @@ class _Parser:
         )
 
 
-def _wraps_open_detail(records: list[_Record]) -> bool:
+def _wraps_open_detail(record: _Record | None) -> bool:
     """Lenient mode: a line without a record code continues a 16 whose line was not closed."""
-    if not records or records[-1].code != "16":
+    if record is None or record.code != "16":
         return False
-    return not records[-1].segments[-1].text.rstrip().endswith("/")
+    return not record.segments[-1].text.rstrip().endswith("/")

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -114,20 +115,23 @@ def _namespace(el: Element) -> str:
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
 
 
+@lru_cache(maxsize=512)
+def _any_namespace(names: tuple[str, ...]) -> str:
+    """An ElementPath matching local names in any namespace ("{*}Acct/{*}Id")."""
+    return "/".join("{*}" + name for name in names)
+
+
 def _children(el: Element | None, name: str) -> list[Element]:
     if el is None:
         return []
-    return [c for c in el if _local(c) == name]
+    return el.findall(_any_namespace((name,)))
 
 
 def _child(el: Element | None, *names: str) -> Element | None:
-    """First element along a path of local names, or None."""
-    node = el
-    for name in names:
-        if node is None:
-            return None
-        node = next((c for c in node if _local(c) == name), None)
-    return node
+    """First element along a path of local names (``el`` itself for no names), or None."""
+    if el is None or not names:
+        return el
+    return el.find(_any_namespace(names))
 
 
 def _text(el: Element | None, *names: str) -> str | None:
