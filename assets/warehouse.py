@@ -10,7 +10,7 @@ from finance_pipeline.warehouse import refresh
 
 @dg.asset(
     partitions_def=business_days,
-    deps=[spec.key for spec in (*CANONICAL_SPECS, *QUALITY_SPECS)],
+    deps=[spec.key for spec in (*CANONICAL_SPECS, *QUALITY_SPECS)] + ["exceptions"],
     group_name="warehouse",
     kinds={"duckdb"},
     owners=["team:integration"],

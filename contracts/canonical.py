@@ -172,6 +172,7 @@ class BankBalances(Lineage):
     kind: str
     amount: Money = money()
     currency: str = currency()
+    statement_sequence: str | None = optional()
 
 
 class Invoices(Lineage):

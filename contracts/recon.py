@@ -88,6 +88,8 @@ class Exceptions(_Strict):
     age_days: int = pa.Field(ge=0)
     detail: str
     suggested_action: str
+    resolved_on: dt.date | None = optional()
+    resolution: str | None = optional()
 
 
 class JournalProposals(_Strict):

@@ -6,10 +6,11 @@ import dagster as dg
 
 from assets.canonical import CONTRACT_CHECKS, canonical_tables
 from assets.ingest import raw_files
+from assets.recon import exceptions
 from assets.resources import PipelineResource
 from assets.warehouse import warehouse
 
-ALL_ASSETS = [raw_files, canonical_tables, warehouse]
+ALL_ASSETS = [raw_files, canonical_tables, exceptions, warehouse]
 ALL_CHECKS = [*CONTRACT_CHECKS]
 
 

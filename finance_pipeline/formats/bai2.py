@@ -53,7 +53,7 @@ from finance_pipeline.money import from_minor, is_currency
 
 FORMAT = "bai2"
 
-# The spec: "if the currency code is omitted, the default is USD". An 03 without a currency
+# An omitted currency code means US dollars (the spec's default). An 03 without a currency
 # uses its group's, and a group without one uses this.
 DEFAULT_CURRENCY = "USD"
 
@@ -73,7 +73,8 @@ _TIME = re.compile(r"\d{4}|")
 _PLAIN_FUNDS = frozenset({"0", "1", "2", "Z"})
 
 # Direction of a 16 record comes from its type code, never from a sign (16 amounts are
-# unsigned). Ranges from Appendix A of the spec:
+# unsigned). Ranges of the spec's Appendix A type codes (as catalogued by moov-io/bai2 and in
+# Oracle's BAI2 notes for the customised 900-999 block):
 #   100-399 credit detail and summary codes       -> credit (+)
 #   400-699 debit detail and summary codes        -> debit (-)
 #   720-728 loan payments applied (credits)       -> credit (+)
@@ -459,7 +460,7 @@ class _Parser:
         if not _YYMMDD.fullmatch(value):
             raise self.error(field.line, f"{label} {value!r} is not a YYMMDD date")
         year, month, day = int(value[:2]), int(value[2:4]), int(value[4:])
-        # Two-digit years: 70-99 are 1970-1999, 00-69 are 2000-2069 (BAI2 dates from 1987).
+        # Two-digit years: 70-99 are 1970-1999, 00-69 are 2000-2069.
         year += 2000 if year < 70 else 1900
         try:
             return date(year, month, day)

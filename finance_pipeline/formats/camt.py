@@ -9,12 +9,12 @@ visible but flagged.
 Elements are matched by local name: banks are inconsistent with prefixes and the layout we read is
 the same in every version. The namespace URI is read only for the message type and version.
 
-Security: bank files arrive from outside, so DTDs are refused outright (no entity expansion, no
-external entities, no network) and the parser never builds a huge tree.
+Security: bank files arrive from outside, so a DOCTYPE is refused outright (no entity expansion,
+no external entities, no network) and lxml's huge-tree limits stay on.
 
 Streaming: ``iterparse`` stops only at ``GrpHdr``, ``Stmt``/``Rpt``/``Ntfctn`` and ``Ntry``;
-every entry is turned into an ``Entry`` and cleared as soon as it closes, so memory holds one
-statement header and one entry at a time rather than the whole document.
+every entry becomes an ``Entry`` and is cleared as soon as it closes, and the entries before it are
+dropped, so the tree holds a statement header plus lxml's read-ahead window, never the whole file.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from lxml import etree
@@ -68,6 +67,7 @@ _DATE_RE = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?$"
 )
 _DOCTYPE_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+_FIRST_TAG_RE = re.compile(rb"<[A-Za-z_]")  # where the prolog (and any DOCTYPE) must have ended
 
 _OPENING_CODES = ("OPBD", "PRCD")  # opening booked; previously closed booked
 _CLOSING_CODE = "CLBD"
@@ -97,7 +97,11 @@ MESSAGE_TYPES: dict[str, MessageType] = {
 
 
 def parse(data: bytes, name: str) -> ParsedFile:
-    """Parse one camt.052/053/054 file into statements with entries, balances and checks."""
+    """Parse one camt.052/053/054 file into statements with entries, balances and checks.
+
+    ``name`` is only used in messages. Raises ``ParseError`` (file, element path, reason) for
+    anything that is not a well-formed, DTD-free camt document with the elements we rely on.
+    """
     return _CamtReader(data, name).read()
 
 
@@ -115,23 +119,20 @@ def _namespace(el: Element) -> str:
     return tag[1:].partition("}")[0] if tag.startswith("{") else ""
 
 
-@lru_cache(maxsize=512)
-def _any_namespace(names: tuple[str, ...]) -> str:
-    """An ElementPath matching local names in any namespace ("{*}Acct/{*}Id")."""
-    return "/".join("{*}" + name for name in names)
-
-
 def _children(el: Element | None, name: str) -> list[Element]:
     if el is None:
         return []
-    return el.findall(_any_namespace((name,)))
+    return list(el.iterchildren("{*}" + name))
 
 
 def _child(el: Element | None, *names: str) -> Element | None:
     """First element along a path of local names (``el`` itself for no names), or None."""
-    if el is None or not names:
-        return el
-    return el.find(_any_namespace(names))
+    node = el
+    for name in names:
+        if node is None:
+            return None
+        node = next(node.iterchildren("{*}" + name), None)
+    return node
 
 
 def _text(el: Element | None, *names: str) -> str | None:
@@ -393,10 +394,13 @@ class _CamtReader:
     # ---- security and identification
 
     def _reject_doctype_bytes(self) -> None:
+        """Refuse a DOCTYPE before any parser sees it; only the prolog can legally hold one."""
         if not self.data.strip():
             raise ParseError(self.name, "line 1", "empty file, not XML")
+        first_tag = _FIRST_TAG_RE.search(self.data)
+        prolog_end = first_tag.start() if first_tag else len(self.data)
         for marker in _DOCTYPE_MARKERS:
-            pos = self.data.find(marker)
+            pos = self.data.find(marker, 0, prolog_end)
             if pos >= 0:
                 raise ParseError(
                     self.name,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from finance_pipeline.formats import camt
-from finance_pipeline.formats.model import Entry, ParsedFile, ParseError, Statement
+from finance_pipeline.formats.model import Check, Entry, ParsedFile, ParseError, Statement
 from finance_pipeline.money import exponent
 
 VECTORS = Path(__file__).resolve().parents[2] / "fixtures" / "vectors" / "camt"
@@ -58,7 +58,12 @@ GENKGO_BALANCE_TYPES = {
     "ITBD": "interim",
     "XPCD": "expected_credit",
 }
-GENKGO_KINDS = {"Statement": "statement", "Report": "report", "Notification": "notification"}
+# genkgo record class -> (Statement.kind, ParsedFile.format)
+GENKGO_RECORDS = {
+    "Statement": ("statement", "camt.053"),
+    "Report": ("report", "camt.052"),
+    "Notification": ("notification", "camt.054"),
+}
 
 # Worked out by hand from each file: opening (OPBD) + booked entries vs closing (CLBD).
 # None: the file does not state both balances, so there is nothing to prove.
@@ -78,7 +83,7 @@ def _load(stem: str) -> ParsedFile:
     return camt.parse(path.read_bytes(), path.name)
 
 
-def _check(stmt: Statement, name: str) -> Any:
+def _check(stmt: Statement, name: str) -> Check:
     found = [c for c in stmt.checks if c.name == name]
     assert len(found) == 1, f"expected one {name} check, got {stmt.checks}"
     return found[0]
@@ -130,13 +135,16 @@ def _type_code(btc: dict[str, Any] | None) -> str | None:
 def _party(detail: dict[str, Any], credit: bool) -> tuple[str | None, str | None]:
     """Name and account of the other side: the debtor of a credit, the creditor of a debit."""
     role = "Debtor" if credit else "Creditor"
-    parties = {p["getRelatedPartyType"]["__CLASS__"].rsplit("\\", 1)[-1]: p for p in
-               detail["getRelatedParties"]}
+    parties = {
+        p["getRelatedPartyType"]["__CLASS__"].rsplit("\\", 1)[-1]: p
+        for p in detail["getRelatedParties"]
+    }
     party = parties.get(role) or parties.get("Ultimate" + role)
     if party is None:
         return None, None
     account = party.get("getAccount")
-    return party["getRelatedPartyType"]["getName"], account["getIdentification"] if account else None
+    account_id = account["getIdentification"] if account else None
+    return party["getRelatedPartyType"]["getName"], account_id
 
 
 def _remittance(details: list[dict[str, Any]]) -> tuple[list[str], str | None]:
@@ -153,8 +161,9 @@ def _remittance(details: list[dict[str, Any]]) -> tuple[list[str], str | None]:
                 cref = info["getCreditorReferenceInformation"]
             if cref and cref["getRef"]:
                 refs.append(cref["getRef"])
-        lines = [b["getMessage"] for b in
-                 _resolve(info, "getUnstructuredBlocks", "getUnstructuredBlock")]
+        lines = [
+            b["getMessage"] for b in _resolve(info, "getUnstructuredBlocks", "getUnstructuredBlock")
+        ]
         if lines:
             texts.append(" ".join(lines))
     return refs, " | ".join(texts) or None
@@ -197,12 +206,11 @@ def _assert_entry(entry: Entry, expected: dict[str, Any]) -> None:
 def test_genkgo_vector_matches_expected_json(stem: str) -> None:
     parsed = _load(stem)
     expected = json.loads((VECTORS / f"{stem}.json").read_text(encoding="utf-8"))
-    message_type = stem.split("-")[1].split(".")[0].replace("camt53", "camt053")
-    assert parsed.format == f"camt.{message_type[4:]}"
     records = _records(expected)
     assert len(parsed.statements) == len(records)
     for stmt, (record, entries) in zip(parsed.statements, records, strict=True):
-        assert stmt.kind == GENKGO_KINDS[record["__CLASS__"].rsplit("\\", 1)[-1]]
+        kind, format_name = GENKGO_RECORDS[record["__CLASS__"].rsplit("\\", 1)[-1]]
+        assert (stmt.kind, parsed.format) == (kind, format_name)
         assert stmt.account == record["getAccount"]["getIdentification"]
         assert stmt.sequence == (
             record["getElectronicSequenceNumber"] or record["getLegalSequenceNumber"]
@@ -223,10 +231,10 @@ def test_genkgo_vector_matches_expected_json(stem: str) -> None:
                 Decimal(b["getAmount"]["getAmount"]),
                 b["getAmount"]["getCurrency"]["getCode"],
             )
-            for b in record["getBalances"]
+            for b in record.get("getBalances", [])
         ]
         assert got_balances == want_balances
-        for balance, want in zip(stmt.balances, record["getBalances"], strict=True):
+        for balance, want in zip(stmt.balances, record.get("getBalances", []), strict=True):
             assert _same_day(balance.as_of, want["getDate"])
         assert len(stmt.entries) == len(entries) == len(record["getEntries"])
         for entry, want_entry in zip(stmt.entries, entries, strict=True):
@@ -258,7 +266,16 @@ def test_genkgo_minimal_mixed_currency_balances_are_flagged() -> None:
 def test_genkgo_all_balance_types_opbd_and_prcd_disagree() -> None:
     (stmt,) = _load("genkgo-camt053.v2.all-balance-types").statements
     assert [b.kind for b in stmt.balances] == [
-        "opening", "opening", "OPAV", "closing", "CLAV", "FWAV", "INFO", "ITAV", "ITBD", "XPCD"
+        "opening",
+        "opening",
+        "OPAV",
+        "closing",
+        "CLAV",
+        "FWAV",
+        "INFO",
+        "ITAV",
+        "ITBD",
+        "XPCD",
     ]
     assert stmt.opening_balance == Decimal("1.01")  # OPBD wins over PRCD
     assert stmt.closing_balance == Decimal("4.04")
@@ -372,7 +389,7 @@ def _record(
 
 def _balance(code: str, amount: str, ind: str = "CRDT", day: str = "2024-03-01") -> str:
     return (
-        f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">{amount}</Amt>"
+        f'<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">{amount}</Amt>'
         f"<CdtDbtInd>{ind}</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
     )
 
@@ -424,7 +441,8 @@ def test_external_entity_is_rejected() -> None:
 
 
 def test_doctype_in_utf16_is_rejected_by_the_parser_guard() -> None:
-    data = BILLION_LAUGHS.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="UTF-16"?>')
+    declaration = b'<?xml version="1.0" encoding="UTF-16"?>'
+    data = BILLION_LAUGHS.replace(b'<?xml version="1.0"?>', declaration)
     with pytest.raises(ParseError, match="DOCTYPE"):
         _parse(data.decode().encode("utf-16"))
 
@@ -622,13 +640,17 @@ def test_more_decimals_than_the_currency_are_kept() -> None:
 
 
 def test_entries_are_cleared_while_streaming(monkeypatch: pytest.MonkeyPatch) -> None:
-    """At most the current and the previous (already cleared) Ntry are in the tree."""
+    """Entries already read are dropped: only the previous (cleared) Ntry precedes the current.
+
+    (lxml parses ahead in blocks, so some later entries may already exist; that is bounded by
+    its buffer, not by the file.)
+    """
     seen: list[int] = []
     original = camt._CamtReader._parse_entry
 
     def spy(self: camt._CamtReader, scope: Any) -> Any:
-        assert self.record is not None
-        seen.append(sum(1 for c in self.record.element if camt._local(c) == "Ntry"))
+        before = scope.base.itersiblings(preceding=True)
+        seen.append(sum(1 for c in before if camt._local(c) == "Ntry"))
         return original(self, scope)
 
     monkeypatch.setattr(camt._CamtReader, "_parse_entry", spy)
@@ -637,7 +659,8 @@ def test_entries_are_cleared_while_streaming(monkeypatch: pytest.MonkeyPatch) ->
     (stmt,) = _parse(_document(body)).statements
     assert len(stmt.entries) == n
     assert stmt.credits == sum((Decimal(f"{i}.01") for i in range(1, n + 1)), Decimal(0))
-    assert max(seen) <= 2
+    assert len(seen) == n
+    assert max(seen) <= 1
 
 
 # --------------------------------------------------------------------------- errors
@@ -648,7 +671,12 @@ def test_entries_are_cleared_while_streaming(monkeypatch: pytest.MonkeyPatch) ->
     [
         (b"", "line 1", "empty file"),
         (b"this is not xml", "line 1", "not well-formed XML"),
-        (b"<Document><Unclosed></Document>", "line 1", "not well-formed XML"),
+        (
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">\n'
+            b"<BkToCstmrStmt><Unclosed></BkToCstmrStmt></Document>",
+            "line 2",
+            "not well-formed XML",
+        ),
         (b"<Invoice/>", "/Invoice", "root element must be Document"),
         (
             b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"/>',
@@ -696,7 +724,7 @@ def test_entry_without_amount_names_the_element() -> None:
             "missing or invalid Ccy attribute",
         ),
         (
-            _entry("5.00").replace("<Dt>2024-03-01</Dt></BookgDt>", "<Dt>01.03.2024</Dt></BookgDt>"),
+            _entry("5.00").replace("<Dt>2024-03-01</Dt></Bookg", "<Dt>01.03.2024</Dt></Bookg"),
             "Ntry[1]/BookgDt/Dt",
             "not a valid date",
         ),
