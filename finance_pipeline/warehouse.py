@@ -50,7 +50,8 @@ def _empty_table_sql(qualified: str, model: type[pa.DataFrameModel]) -> str:
 
 def _drop(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
     found = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        "SELECT table_type FROM information_schema.tables "
+        "WHERE table_schema = ? AND table_name = ?",
         [schema, table],
     ).fetchone()
     if found:
