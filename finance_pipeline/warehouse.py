@@ -19,6 +19,9 @@ from finance_pipeline import lake
 from finance_pipeline.validation import polars_schema
 
 QUALITY_TABLES = ("raw_files", "file_checks", "quarantined_files", "rejects")
+# Tables whose partition for a day holds the whole state as of that day: the view shows the
+# latest state; ``<table>_history`` keeps every day's state with its ``as_of`` date.
+STATE_TABLES = frozenset({"exceptions", "matches", "match_members", "journal_proposals"})
 
 
 def _duck_type(dtype: pl.DataType) -> str:
@@ -77,10 +80,23 @@ def refresh(warehouse: Path, lake_root: Path) -> dict[str, int]:
                 _drop(con, schema, table)
                 if lake.has_table(lake_root, table):
                     glob = _quote(lake.table_glob(lake_root, table))
-                    con.execute(
-                        f"CREATE VIEW {qualified} AS SELECT * FROM "
-                        f"read_parquet({glob}, hive_partitioning = false, union_by_name = true)"
+                    source = (
+                        f"read_parquet({glob}, hive_partitioning = false, union_by_name = true"
                     )
+                    if table in STATE_TABLES:
+                        history = f"{schema}.{table}_history"
+                        _drop(con, schema, f"{table}_history")
+                        con.execute(
+                            f"CREATE VIEW {history} AS SELECT * EXCLUDE (filename), "
+                            "CAST(regexp_extract(filename, 'business_date=([0-9-]+)', 1) AS DATE) "
+                            f"AS as_of FROM {source}, filename = true)"
+                        )
+                        con.execute(
+                            f"CREATE VIEW {qualified} AS SELECT * EXCLUDE (as_of) FROM {history} "
+                            f"WHERE as_of = (SELECT max(as_of) FROM {history})"
+                        )
+                    else:
+                        con.execute(f"CREATE VIEW {qualified} AS SELECT * FROM {source})")
                 elif model is not None:
                     con.execute(_empty_table_sql(qualified, model))
                 else:
