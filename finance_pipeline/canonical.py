@@ -79,6 +79,7 @@ class CanonicalBatch:
 
     business_date: date
     lake_root: Path
+    config_dir: Path | None = None
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
     file_checks: list[dict[str, Any]] = field(default_factory=list)
@@ -485,12 +486,19 @@ def cross_file_continuity(parsed: ParsedFile, previous: dict[str, dict[str, Any]
     return checks
 
 
-def _parse_options(source: SourceConfig) -> dict[str, Any]:
-    if source.format == "lockbox" and "layout" in source.options:
-        from finance_pipeline.formats.lockbox import load_layout, preset_path
+def _parse_options(source: SourceConfig, config_dir: Path | None) -> dict[str, Any]:
+    """Parser options from the source's config: a lockbox layout preset name or YAML path."""
+    layout = source.options.get("layout")
+    if source.format != "lockbox" or not layout:
+        return {}
+    from finance_pipeline.formats.lockbox import load_layout, preset_layout
 
-        return {"layout": load_layout(preset_path(source.options["layout"]))}
-    return {}
+    if str(layout).endswith((".yaml", ".yml")):
+        path = Path(layout)
+        return {
+            "layout": load_layout(path if path.is_absolute() else (config_dir or Path()) / path)
+        }
+    return {"layout": preset_layout(str(layout))}
 
 
 def _read_statement_file(
@@ -502,7 +510,9 @@ def _read_statement_file(
 ) -> str:
     fmt = "auto" if source.format in ("bai2", "camt", "mt940") else source.format
     try:
-        parsed = parse_bytes(data, arrival.file_name, fmt, **_parse_options(source))
+        parsed = parse_bytes(
+            data, arrival.file_name, fmt, **_parse_options(source, batch.config_dir)
+        )
     except ParseError as exc:
         _quarantine(batch, arrival, source, str(exc), "parse_error")
         return "quarantined"
@@ -531,7 +541,9 @@ def build_canonical(
     lake_root: Path,
 ) -> tuple[CanonicalBatch, dict[str, str]]:
     """Read each first arrival of the day; returns the batch and a parse status per file hash."""
-    batch = CanonicalBatch(business_date, lake_root)
+    batch = CanonicalBatch(
+        business_date, lake_root, config.path.parent if config.path is not None else None
+    )
     statuses: dict[str, str] = {}
     firsts = sorted(
         (a for a in arrivals if not a.is_duplicate), key=lambda a: (a.source, a.file_name)

@@ -91,13 +91,13 @@ class Statement:
     to_date: date | None = None
     sequence: str | None = None
     kind: str = "statement"  # statement | report | notification | account_day | batch
-    reference: str | None = None  # the file's own id for the statement (MT940 :20:, camt Id)
     opening_balance: Decimal | None = None
     closing_balance: Decimal | None = None
     balances: list[Balance] = field(default_factory=list)
     entries: list[Entry] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     location: str = ""
+    reference: str | None = None  # the file's own id for the statement (MT940 :20:, camt Id)
 
     @property
     def booked(self) -> list[Entry]:
