@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from finance_pipeline.calendar import business_days, business_days_between
+from finance_pipeline.calendar import BusinessCalendar, business_days
 from finance_pipeline.config import ConfigError, Home, default_config_path, load_config
 
 DEMO_START = date(2026, 10, 26)
@@ -111,20 +111,23 @@ def render_inspection(report: dict) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from finance_pipeline.runs import run_dates
+    from finance_pipeline.runs import run_close, run_dates
 
     home = Home.resolve(args.home).ensure()
     config_path = Path(args.config) if args.config else default_config_path()
     config = load_config(config_path)
-    holidays = [date.fromisoformat(str(d)) for d in config.settings.get("holidays", [])]
+    calendar = BusinessCalendar.from_settings(config.settings)
     if args.date:
         dates = [args.date]
     elif args.from_ and args.to:
-        dates = business_days_between(args.from_, args.to, holidays)
+        dates = calendar.between(args.from_, args.to)
     else:
         print("give --date D or --from D --to D", file=sys.stderr)
         return 1
     outcomes = run_dates(home, config_path, dates)
+    if args.month_end:
+        closes = sorted({m for d in dates if (m := calendar.close_month_for(d)) is not None})
+        outcomes += run_close(home, config_path, closes)
     for outcome in outcomes:
         state = "ok" if outcome.success else "FAILED"
         print(f"{outcome.business_date}: run {outcome.run_id} {state}")
@@ -134,7 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from finance_pipeline.generator import generate
-    from finance_pipeline.runs import run_dates
+    from finance_pipeline.runs import run_close, run_dates
 
     home = Home.resolve(args.home)
     # The demo owns its landing zone and derived data; Dagster's run history is kept.
@@ -149,10 +152,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     dates = business_days(DEMO_START, args.days)
     config_path = Path(__file__).resolve().parents[1] / "finance_pipeline.yaml"
     outcomes = run_dates(home, config_path, dates)
+    calendar = BusinessCalendar.from_settings(load_config(config_path).settings)
+    closes = sorted({m for d in dates if (m := calendar.close_month_for(d)) is not None})
+    outcomes += run_close(home, config_path, closes)
     for outcome in outcomes:
-        print(
-            f"{outcome.business_date}: run {outcome.run_id} {'ok' if outcome.success else 'FAILED'}"
-        )
+        state = "ok" if outcome.success else "FAILED"
+        print(f"{outcome.business_date}: run {outcome.run_id} {state}")
     print(summary_text(home))
     print(
         "\nNext: query the warehouse with duckdb "

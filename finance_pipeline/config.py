@@ -141,7 +141,7 @@ def load_config(path: str | Path) -> PipelineConfig:
                 options={k: v for k, v in item.items() if k not in known},
             )
         )
-    settings = {k: v for k, v in raw.items() if k not in {"sources", "timezone"}}
+    settings = {k: v for k, v in raw.items() if k != "sources"}
     return PipelineConfig(
         path=file.resolve(),
         sources=tuple(sources),

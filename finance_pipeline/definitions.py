@@ -5,12 +5,17 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.canonical import CONTRACT_CHECKS, canonical_tables
+from assets.close import close_pack
 from assets.ingest import raw_files
 from assets.recon import exceptions
 from assets.resources import PipelineResource
 from assets.warehouse import warehouse
+from sensors.jobs import daily_reconciliation_job, month_end_close_job
+from sensors.schedules import build_schedules
 
-ALL_ASSETS = [raw_files, canonical_tables, exceptions, warehouse]
+DAILY_ASSETS = [raw_files, canonical_tables, exceptions, warehouse]
+MONTHLY_ASSETS = [close_pack]
+ALL_ASSETS = [*DAILY_ASSETS, *MONTHLY_ASSETS]
 ALL_CHECKS = [*CONTRACT_CHECKS]
 
 
@@ -18,6 +23,8 @@ def build_definitions(pipeline: PipelineResource | None = None) -> dg.Definition
     return dg.Definitions(
         assets=ALL_ASSETS,
         asset_checks=ALL_CHECKS,
+        jobs=[daily_reconciliation_job, month_end_close_job],
+        schedules=build_schedules(),
         resources={"pipeline": pipeline or PipelineResource()},
     )
 

@@ -33,24 +33,40 @@ def instance_for(home: Home):  # -> dg.DagsterInstance (imported lazily: the cor
     return dg.DagsterInstance.from_config(str(home.dagster))
 
 
-def run_dates(home: Home, config_path: Path, dates: list[date]) -> list[RunOutcome]:
-    """Materialize every asset (and its checks) for each business date, in date order."""
+def _materialize(home: Home, config_path: Path, assets: list, partition: str):
     import dagster as dg
 
     from assets.resources import PipelineResource
-    from finance_pipeline.definitions import ALL_ASSETS, ALL_CHECKS
 
     pipeline = PipelineResource(home=str(home.root), config_path=str(config_path))
-    outcomes = []
     with instance_for(home) as instance:
-        for day in sorted(dates):
-            result = dg.materialize(
-                [*ALL_ASSETS, *ALL_CHECKS],
-                partition_key=day.isoformat(),
-                instance=instance,
-                resources={"pipeline": pipeline},
-                raise_on_error=False,
-                tags={"finance_pipeline/trigger": "cli"},
-            )
-            outcomes.append(RunOutcome(day, result.run_id, result.success))
+        return dg.materialize(
+            assets,
+            partition_key=partition,
+            instance=instance,
+            resources={"pipeline": pipeline},
+            raise_on_error=False,
+            tags={"finance_pipeline/trigger": "cli"},
+        )
+
+
+def run_close(home: Home, config_path: Path, months: list[date]) -> list[RunOutcome]:
+    """Materialize the month-end close pack for each fiscal month (its first day)."""
+    from finance_pipeline.definitions import MONTHLY_ASSETS
+
+    outcomes = []
+    for month in sorted(set(months)):
+        result = _materialize(home, config_path, [*MONTHLY_ASSETS], month.isoformat())
+        outcomes.append(RunOutcome(month, result.run_id, result.success))
+    return outcomes
+
+
+def run_dates(home: Home, config_path: Path, dates: list[date]) -> list[RunOutcome]:
+    """Materialize every asset (and its checks) for each business date, in date order."""
+    from finance_pipeline.definitions import ALL_CHECKS, DAILY_ASSETS
+
+    outcomes = []
+    for day in sorted(dates):
+        result = _materialize(home, config_path, [*DAILY_ASSETS, *ALL_CHECKS], day.isoformat())
+        outcomes.append(RunOutcome(day, result.run_id, result.success))
     return outcomes
