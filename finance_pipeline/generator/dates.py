@@ -6,11 +6,12 @@ function of (start, days, seed).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 # A Monday: business-day ordinals count weekdays from here, so consecutive business days get
 # consecutive statement sequence numbers whatever window is generated.
 _ORDINAL_EPOCH = date(2024, 1, 1)
+_UNIX_EPOCH = date(1970, 1, 1)
 
 
 def is_business_day(day: date) -> bool:
@@ -48,7 +49,7 @@ def business_day_ordinal(day: date) -> int:
 
 def epoch_seconds(day: date, hour: int, minute: int, second: int = 0) -> int:
     """Unix seconds of a UTC wall-clock time on ``day`` (Stripe ``created`` fields)."""
-    return int(datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=UTC).timestamp())
+    return (day - _UNIX_EPOCH).days * 86_400 + hour * 3_600 + minute * 60 + second
 
 
 def _last_sunday(year: int, month: int) -> date:
@@ -60,3 +61,11 @@ def berlin_offset(day: date) -> str:
     """UTC offset of Frankfurt on ``day`` by the EU summer-time rule (camt timestamps)."""
     summer = _last_sunday(day.year, 3) <= day < _last_sunday(day.year, 10)
     return "+02:00" if summer else "+01:00"
+
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def month_label(day: date) -> str:
+    """``OCT 2026``: spelled out here because ``%b`` follows the process locale."""
+    return f"{_MONTHS[day.month - 1]} {day.year}"

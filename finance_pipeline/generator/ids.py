@@ -74,9 +74,10 @@ def aba_routing(rng: random.Random) -> str:
 
 def aba_is_valid(routing: str) -> bool:
     weights = (3, 7, 1, 3, 7, 1, 3, 7, 1)
-    return len(routing) == 9 and sum(
-        int(d) * w for d, w in zip(routing, weights, strict=True)
-    ) % 10 == 0
+    return (
+        len(routing) == 9
+        and sum(int(d) * w for d, w in zip(routing, weights, strict=True)) % 10 == 0
+    )
 
 
 def digits(rng: random.Random, length: int) -> str:
