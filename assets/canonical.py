@@ -20,7 +20,7 @@ from finance_pipeline.archive import Arrival, RawArchive
 from finance_pipeline.canonical import build_canonical
 from finance_pipeline.validation import empty_frame
 
-QUALITY_TABLES = ("file_checks", "quarantined_files", "rejects")
+QUALITY_TABLES = ("file_checks", "quarantined_files", "rejects", "reference_flags")
 
 
 def _spec(name: str, group: str, description: str) -> dg.AssetSpec:
@@ -43,6 +43,11 @@ QUALITY_SPECS = [
     _spec("file_checks", "quality", "Integrity checks of every parsed statement and lockbox file."),
     _spec("quarantined_files", "quality", "Files set aside: unparseable or failing integrity."),
     _spec("rejects", "quality", "Rows that failed their canonical contract, with the reason."),
+    _spec(
+        "reference_flags",
+        "quality",
+        "Records that reference unknown master data (customer, vendor, cost centre, tax code).",
+    ),
 ]
 
 
@@ -71,6 +76,7 @@ def canonical_tables(
         "file_checks": batch.file_check_frame(),
         "quarantined_files": batch.quarantine_frame(),
         "rejects": batch.reject_frame(),
+        "reference_flags": batch.reference_flag_frame(),
     }
     for table, frame in quality.items():
         lake.write_partition(home.lake, table, day, frame)

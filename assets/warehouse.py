@@ -10,7 +10,13 @@ from finance_pipeline.warehouse import refresh
 
 @dg.asset(
     partitions_def=business_days,
-    deps=[spec.key for spec in (*CANONICAL_SPECS, *QUALITY_SPECS)] + ["exceptions"],
+    deps=[spec.key for spec in (*CANONICAL_SPECS, *QUALITY_SPECS)]
+    + [
+        "exceptions",
+        "matches",
+        "match_members",
+        "journal_proposals",
+    ],
     group_name="warehouse",
     kinds={"duckdb"},
     owners=["team:integration"],

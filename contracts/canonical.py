@@ -54,6 +54,16 @@ def optional() -> object:
     return pa.Field(nullable=True)
 
 
+def functional_currency_field() -> object:
+    """A nullable ISO 4217 column (own helper: model bodies shadow ``currency``)."""
+    return pa.Field(nullable=True, iso_4217=())
+
+
+def exchange_rate(*, nullable: bool = False) -> object:
+    """A DECIMAL(18,8) exchange-rate column (strictly positive)."""
+    return pa.Field(dtype_kwargs={"precision": 18, "scale": 8}, gt=0, nullable=nullable)
+
+
 class Lineage(pa.DataFrameModel):
     """Columns every canonical table carries so any row can be traced to its bytes."""
 
@@ -161,6 +171,12 @@ class BankTransactions(Lineage):
     counterparty_account: str | None = optional()
     remittance_text: str | None = optional()
     remittance_refs: str | None = optional()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class BankBalances(Lineage):
@@ -188,6 +204,12 @@ class Invoices(Lineage):
     currency: str = currency()
     tax_code: str | None = optional()
     status: str = pa.Field(isin=["open", "paid", "partially_paid", "void"])
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class Payments(Lineage):
@@ -202,6 +224,12 @@ class Payments(Lineage):
     customer_id: str | None = optional()
     reference: str | None = optional()
     bank_account_id: str | None = optional()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class RemittanceLines(Lineage):
@@ -228,6 +256,12 @@ class ProcessorTransactions(Lineage):
     customer_ref: str | None = optional()
     invoice_ref: str | None = optional()
     description: str | None = optional()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class Payouts(Lineage):
@@ -240,6 +274,12 @@ class Payouts(Lineage):
     status: str
     destination_account: str | None = optional()
     statement_descriptor: str | None = optional()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class Orders(Lineage):
@@ -252,6 +292,12 @@ class Orders(Lineage):
     currency: str = currency()
     status: str
     crm_opportunity_id: str | None = optional()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class PurchaseOrders(Lineage):
@@ -267,6 +313,12 @@ class PurchaseOrders(Lineage):
     amount: Money = money()
     currency: str = currency()
     cost_center_id: str | None = optional()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class Receipts(Lineage):
@@ -294,6 +346,12 @@ class Bills(Lineage):
     amount: Money = money()
     currency: str = currency()
     tax_code: str | None = optional()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class PayrollEntries(Lineage):
@@ -307,6 +365,12 @@ class PayrollEntries(Lineage):
     component: str = pa.Field(isin=["gross", "employee_tax", "employer_tax", "benefits", "net"])
     amount: Money = money()
     currency: str = currency()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class GlJournalLines(Lineage):
@@ -322,6 +386,12 @@ class GlJournalLines(Lineage):
     currency: str = currency()
     description: str | None = optional()
     reference: str | None = optional()
+    # Functional currency (finance_pipeline.fx): the amount in the entity's functional
+    # currency, with the rate and rate date used; empty when no rate was found.
+    functional_amount: Money | None = money(nullable=True)
+    functional_currency: str | None = functional_currency_field()
+    fx_rate: Rate | None = exchange_rate(nullable=True)
+    fx_rate_date: dt.date | None = optional()
 
 
 class FxRates(Lineage):
@@ -332,6 +402,23 @@ class FxRates(Lineage):
 
     class Config:
         unique = ["rate_date", "base_currency", "quote_currency"]
+
+
+class RecordDeliveries(Lineage):
+    """Every delivery of a record that arrived more than once (finance_pipeline.dedupe).
+
+    The lineage columns are the delivery's own; ``record_table``/``record_id`` name the one
+    canonical record kept for all of them, in the partition of ``kept_business_date``.
+    ``role`` is ``kept`` for the delivery whose values and lineage the record carries;
+    ``differs`` says whether a delivery's values disagree with the kept record (null when the
+    record was kept on an earlier day and not compared).
+    """
+
+    record_table: str = identifier()
+    record_id: str = identifier()
+    role: str = pa.Field(isin=["kept", "duplicate"])
+    kept_business_date: dt.date
+    differs: bool | None = optional()
 
 
 CANONICAL_MODELS: dict[str, type[Lineage]] = {
@@ -356,4 +443,5 @@ CANONICAL_MODELS: dict[str, type[Lineage]] = {
     "payroll_entries": PayrollEntries,
     "gl_journal_lines": GlJournalLines,
     "fx_rates": FxRates,
+    "record_deliveries": RecordDeliveries,
 }

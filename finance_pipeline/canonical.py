@@ -26,12 +26,18 @@ from urllib.parse import parse_qs, urlparse
 import polars as pl
 
 from contracts.canonical import CANONICAL_MODELS
-from finance_pipeline import lake
+from finance_pipeline import dedupe, fx, lake, masterdata
 from finance_pipeline.archive import Arrival, RawArchive
 from finance_pipeline.config import PipelineConfig, SourceConfig
 from finance_pipeline.formats import ParsedFile, ParseError, parse_bytes
 from finance_pipeline.formats.model import Balance, Check, sequence_gap
-from finance_pipeline.mappings import MappingError, read_identity_csv
+from finance_pipeline.mappings import (
+    Mapping,
+    MappingError,
+    identity_mapping,
+    map_export,
+    mapping_for_file,
+)
 from finance_pipeline.masking import mask_account
 from finance_pipeline.money import MoneyError, from_minor
 from finance_pipeline.validation import frame_from_rows, split_valid
@@ -85,30 +91,94 @@ class CanonicalBatch:
     file_checks: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     rejects: list[pl.DataFrame] = field(default_factory=list)
+    # Set by build_canonical / tables(): pipeline settings (fx), the mappings used today
+    # (identifier resolution needs them), and the unknown-master-data flags of the day.
+    settings: dict[str, Any] = field(default_factory=dict)
+    mappings: dict[str, Mapping] = field(default_factory=dict)
+    reference_flags: pl.DataFrame | None = None
 
     def add_rows(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         self.rows.setdefault(table, []).extend(rows)
 
     def tables(self) -> dict[str, pl.DataFrame]:
-        """Validated canonical frames (sorted, so output bytes do not depend on input order)."""
+        """Validated canonical frames (sorted, so output bytes do not depend on input order).
+
+        Reference tables (master data, fx_rates) go first: the others resolve identifiers
+        against the day's master data, are deduplicated (lineage in ``record_deliveries``),
+        get functional-currency amounts, and are checked for unknown references.
+        """
         out: dict[str, pl.DataFrame] = {}
-        for table, model in CANONICAL_MODELS.items():
+        master: dict[str, pl.DataFrame] = {}
+        remaps: dict[str, pl.DataFrame] = {}
+        deliveries: list[pl.DataFrame] = [dedupe.empty_deliveries()]
+        fx_settings = self.settings.get("fx") or {}
+        book: fx.RateBook | None = None
+        first = [*masterdata.MASTER_TABLES, "fx_rates"]
+        order = [*first, *(t for t in CANONICAL_MODELS if t not in first)]
+        for table in order:
+            model = CANONICAL_MODELS[table]
+            if table == "record_deliveries":
+                continue
             parts = [frame_from_rows(self.rows.get(table, []), model), *self.frames.get(table, [])]
             frame = pl.concat(parts, how="vertical")
-            frame = frame.unique(maintain_order=True).sort(frame.columns, nulls_last=True)
-            good, bad = split_valid(frame, model)
-            if bad.height:
-                self.rejects.append(
-                    bad.select(
-                        pl.col("business_date"),
-                        pl.lit(table).alias("table"),
-                        pl.col("source_file"),
-                        pl.col("source_location"),
-                        pl.col("reject_reason"),
+            frame = masterdata.resolve_references(frame, table, self.mappings.values(), master)
+            frame = dedupe.remap_references(frame, table, remaps)
+            frame = self._row_checked(table, frame)
+            found = dedupe.deduplicate(table, frame, self.business_date, self.lake_root)
+            frame, remaps[table] = found.kept, found.remap
+            deliveries.append(found.deliveries)
+            if table in fx.FX_FIELDS:
+                if book is None:
+                    book = fx.RateBook(
+                        out.get("fx_rates", frame_from_rows([], CANONICAL_MODELS["fx_rates"])),
+                        max_age_days=int(fx_settings.get("max_age_days", fx.DEFAULT_MAX_AGE_DAYS)),
+                        pivot=str(fx_settings.get("pivot_currency", fx.DEFAULT_PIVOT)),
+                        lake_root=self.lake_root,
+                        business_date=self.business_date,
                     )
+                frame = fx.add_functional_amounts(frame, table, master["legal_entities"], book)
+            out[table] = self._validated(table, frame)
+            if table in masterdata.MASTER_TABLES:
+                master[table] = masterdata.latest_snapshot(
+                    table, out[table], self.lake_root, self.business_date
                 )
-            out[table] = good
-        return out
+        out["record_deliveries"] = self._validated(
+            "record_deliveries", pl.concat(deliveries, how="vertical_relaxed")
+        )
+        self.reference_flags = masterdata.reference_flags(out, master)
+        return {table: out[table] for table in CANONICAL_MODELS}
+
+    def _row_checked(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        """Rows that pass the contract's row-level checks, in read order (others rejected)."""
+        ordered = frame.with_row_index("__order")
+        good, bad = split_valid(ordered, dedupe.row_rules(table))  # type: ignore[arg-type]
+        self._reject(table, bad)
+        return good.sort("__order").drop("__order")
+
+    def _validated(self, table: str, frame: pl.DataFrame) -> pl.DataFrame:
+        model = CANONICAL_MODELS[table]
+        frame = frame.unique(maintain_order=True).sort(frame.columns, nulls_last=True)
+        good, bad = split_valid(frame, model)
+        self._reject(table, bad)
+        return good
+
+    def _reject(self, table: str, bad: pl.DataFrame) -> None:
+        if bad.height:
+            self.rejects.append(
+                bad.select(
+                    pl.col("business_date"),
+                    pl.lit(table).alias("table"),
+                    pl.col("source_file"),
+                    pl.col("source_location"),
+                    pl.col("reject_reason"),
+                )
+            )
+
+    def reference_flag_frame(self) -> pl.DataFrame:
+        """``quality.reference_flags`` of the day (call after :meth:`tables`)."""
+        if self.reference_flags is None:
+            return pl.DataFrame(schema=masterdata.REFERENCE_FLAG_SCHEMA)
+        return self.reference_flags
 
     def reject_frame(self) -> pl.DataFrame:
         parts = [pl.DataFrame(schema=REJECT_SCHEMA), *self.rejects]
@@ -247,7 +317,10 @@ def lockbox_rows(
     lines: list[dict[str, Any]] = []
     for batch in parsed.statements:
         for entry in batch.entries:
-            source_id = f"{batch.account}/{batch.sequence}/{entry.check_number}"
+            # <lockbox>-<deposit date>-<batch>-<item>: unique per check, as the bank numbers it.
+            item = entry.bank_reference or f"{batch.sequence}-{entry.check_number}"
+            deposit = f"{batch.date:%Y%m%d}" if batch.date else "nodate"
+            source_id = f"{batch.account}-{deposit}-{item}"
             pid = stable_id("pay", system, source_id, entry.amount, batch.date)
             currency = entry.currency or batch.currency
             payments.append(
@@ -368,21 +441,10 @@ def stripe_rows(
 
 def latest_bank_accounts(batch: CanonicalBatch, lake_root: Path) -> dict[str, dict[str, Any]]:
     """Bank account master data by account number: today's export, else the latest before."""
-    rows = batch.frames.get("bank_accounts", [])
-    frames = [f for f in rows if f.height]
-    if not frames and lake.has_table(lake_root, "bank_accounts"):
-        history = pl.read_parquet(
-            lake.table_glob(lake_root, "bank_accounts"), hive_partitioning=False
-        )
-        history = history.filter(pl.col("business_date") <= batch.business_date)
-        if history.height:
-            latest = history["business_date"].max()
-            frames = [history.filter(pl.col("business_date") == latest)]
-    lookup: dict[str, dict[str, Any]] = {}
-    for frame in frames:
-        for row in frame.iter_rows(named=True):
-            lookup[row["account_number"]] = row
-    return lookup
+    frame = masterdata.latest_snapshot(
+        "bank_accounts", batch.frames.get("bank_accounts", []), lake_root, batch.business_date
+    )
+    return {row["account_number"]: row for row in frame.iter_rows(named=True)}
 
 
 def _quarantine(
@@ -544,6 +606,7 @@ def build_canonical(
     batch = CanonicalBatch(
         business_date, lake_root, config.path.parent if config.path is not None else None
     )
+    batch.settings = dict(config.settings)
     statuses: dict[str, str] = {}
     firsts = sorted(
         (a for a in arrivals if not a.is_duplicate), key=lambda a: (a.source, a.file_name)
@@ -613,12 +676,22 @@ def _add_lockbox(
 
 
 def _read_export(batch: CanonicalBatch, data: bytes, arrival: Arrival, source: SourceConfig) -> str:
-    found = CSV_TABLE.match(arrival.file_name)
-    table = source.options.get("table") or (found.group("table") if found else None)
-    if table not in CANONICAL_MODELS:
-        raise MappingError(f"{arrival.file_name}: cannot tell which canonical table it holds")
-    good, rejects = read_identity_csv(data, arrival.file_name, table, batch.business_date)
-    batch.frames.setdefault(table, []).append(good)
+    mapping = mapping_for_file(source.options, arrival.file_name, batch.config_dir)
+    if mapping is None:
+        found = CSV_TABLE.match(arrival.file_name)
+        table = source.options.get("table") or (found.group("table") if found else None)
+        if table not in CANONICAL_MODELS:
+            raise MappingError(f"{arrival.file_name}: cannot tell which canonical table it holds")
+        mapping = identity_mapping(table)
+    good, rejects = map_export(
+        mapping,
+        data,
+        arrival.file_name,
+        batch.business_date,
+        source_system=source.options.get("source_system"),
+    )
+    batch.mappings[mapping.key] = mapping
+    batch.frames.setdefault(mapping.table, []).append(good)
     if rejects.height:
         batch.rejects.append(
             rejects.with_columns(pl.lit(batch.business_date).alias("business_date"))

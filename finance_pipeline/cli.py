@@ -38,6 +38,22 @@ def _parser() -> argparse.ArgumentParser:
         "--format", default="auto", choices=["auto", "bai2", "camt", "mt940", "lockbox"]
     )
     inspect.add_argument("--json", action="store_true", help="print one JSON object")
+
+    exc = sub.add_parser("exceptions", help="list reconciliation exceptions (latest state)")
+    exc.add_argument("--status", default="all", choices=["open", "resolved", "all"])
+    exc.add_argument("--owner", choices=["ar", "ap", "treasury", "payroll", "integration"])
+    exc.add_argument("--type", dest="exception_type", help="exception type, e.g. unapplied_cash")
+    exc.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    exc.add_argument("--home", help="pipeline home (default $FINANCE_PIPELINE_HOME or ./var)")
+
+    trace = sub.add_parser("trace", help="follow one record through every linked record")
+    trace.add_argument("id", help="canonical id, record_type:id, or the source's id")
+    trace.add_argument("--home", help="pipeline home (default $FINANCE_PIPELINE_HOME or ./var)")
+    trace.add_argument("--json", action="store_true", help="print one JSON object")
+
+    report = sub.add_parser("report", help="write a self-contained HTML report")
+    report.add_argument("--out", type=Path, help="output file (default <home>/report.html)")
+    report.add_argument("--home", help="pipeline home (default $FINANCE_PIPELINE_HOME or ./var)")
     return parser
 
 
@@ -50,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "inspect":
             return cmd_inspect(args)
+        if args.command == "exceptions":
+            return cmd_exceptions(args)
+        if args.command == "trace":
+            return cmd_trace(args)
+        if args.command == "report":
+            return cmd_report(args)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 1
@@ -166,22 +188,183 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if all(o.success for o in outcomes) else 1
 
 
+EXCEPTION_COLUMNS = (
+    "exception_id",
+    "status",
+    "owner_role",
+    "severity",
+    "exception_type",
+    "workflow",
+    "source_id",
+    "amount",
+    "currency",
+    "age_days",
+    "detail",
+)
+
+
+def cmd_exceptions(args: argparse.Namespace) -> int:
+    """Exceptions from the latest ``recon.exceptions`` state, filtered; exit 0."""
+    import polars as pl
+
+    from finance_pipeline.journals import csv_safe
+    from finance_pipeline.trace import latest_state
+
+    home = Home.resolve(args.home)
+    state = latest_state(home.lake, "exceptions")
+    if state is None:
+        print(
+            f"no exceptions yet under {home.root} (run finance-pipeline run or demo)",
+            file=sys.stderr,
+        )
+        return 0
+    if args.status != "all":
+        state = state.filter(pl.col("status") == args.status)
+    if args.owner:
+        state = state.filter(pl.col("owner_role") == args.owner)
+    if args.exception_type:
+        state = state.filter(pl.col("exception_type") == args.exception_type)
+    state = state.sort(["status", "age_days", "exception_id"], descending=[False, True, False])
+    if args.format == "csv":
+        sys.stdout.write(csv_safe(state).write_csv())
+    elif args.format == "json":
+        rows = [
+            {
+                k: (None if v is None else v if isinstance(v, int | str) else str(v))
+                for k, v in row.items()
+            }
+            for row in state.iter_rows(named=True)
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+    else:
+        print(render_exceptions(state.select(EXCEPTION_COLUMNS)))
+    return 0
+
+
+def render_exceptions(frame) -> str:  # frame: pl.DataFrame
+    """A plain-text table (no truncation surprises: details are cut at 70 characters)."""
+    if frame.height == 0:
+        return "no exceptions match"
+    rows = [[("" if v is None else str(v)) for v in row] for row in frame.iter_rows()]
+    rows = [r[:-1] + [r[-1][:70] + ("..." if len(r[-1]) > 70 else "")] for r in rows]
+    header = list(frame.columns)
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.append(f"{frame.height} exception(s)")
+    return "\n".join(lines)
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    """Exit 0 when the id names a record, 1 when nothing has it."""
+    from finance_pipeline.trace import trace
+
+    home = Home.resolve(args.home)
+    result = trace(args.id, home.lake)
+    if args.json:
+        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    else:
+        print(result.render())
+    return 0 if result.found else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from finance_pipeline.report import write_report
+
+    home = Home.resolve(args.home)
+    path = write_report(home.root, args.out)
+    print(f"report written to {path}")
+    return 0
+
+
+SUMMARY_QUERIES = {
+    "workflows": """
+        WITH m AS (
+            SELECT mm.workflow, mm.match_id, mm.status, mb.record_type, mb.record_id
+            FROM recon.matches mm JOIN recon.match_members mb USING (match_id)
+        )
+        SELECT w.workflow,
+               coalesce(r.records, 0) + coalesce(u.unmatched, 0) AS records,
+               coalesce(r.auto_records, 0) AS auto_matched,
+               coalesce(r.suggested_records, 0) AS suggested,
+               coalesce(x.open_exceptions, 0) AS exceptions
+        FROM (SELECT unnest(?) AS workflow) w
+        LEFT JOIN (
+            SELECT workflow, count(DISTINCT (record_type, record_id)) AS records,
+                   count(DISTINCT (record_type, record_id)) FILTER (status = 'auto')
+                       AS auto_records,
+                   count(DISTINCT (record_type, record_id)) FILTER (status = 'suggested')
+                       AS suggested_records
+            FROM m GROUP BY workflow
+        ) r USING (workflow)
+        LEFT JOIN (
+            SELECT workflow, count(DISTINCT (record_type, record_id)) AS unmatched
+            FROM recon.unmatched GROUP BY workflow
+        ) u USING (workflow)
+        LEFT JOIN (
+            SELECT workflow, count(*) AS open_exceptions
+            FROM recon.exceptions WHERE status = 'open' GROUP BY workflow
+        ) x USING (workflow)
+        ORDER BY w.workflow
+    """,
+    "exceptions": """
+        SELECT exception_type, owner_role, count(*) AS open
+        FROM recon.exceptions WHERE status = 'open'
+        GROUP BY ALL ORDER BY exception_type
+    """,
+    "journals": """
+        SELECT count(DISTINCT journal_id) AS journals,
+               count(DISTINCT journal_id) FILTER (NOT balanced) AS unbalanced
+        FROM (
+            SELECT journal_id, sum(debit) = sum(credit) AS balanced
+            FROM recon.journal_proposals WHERE status = 'proposed'
+            GROUP BY journal_id, entity, currency
+        )
+    """,
+}
+
+
 def summary_text(home: Home) -> str:
-    """Row counts per canonical table and the quality tables, read from the warehouse."""
+    """Per workflow: records, auto-matched, suggested, open exceptions; exceptions by type;
+    journals balanced; plus row counts of the canonical and quality tables."""
     import duckdb
+
+    from contracts.recon import WORKFLOWS
 
     if not home.warehouse.exists():
         return "no warehouse yet"
-    lines = ["", "canonical tables (rows):"]
+    lines: list[str] = [""]
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        tables = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "ORDER BY table_schema, table_name"
-        ).fetchall()
-        for schema, table in tables:
-            if schema != "canonical":
-                continue
-            count = con.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
+
+        def rows(sql: str, params: list | None = None) -> list[tuple]:
+            try:
+                return con.execute(sql, params or []).fetchall()
+            except duckdb.Error:
+                return []
+
+        lines.append(
+            f"{'workflow':<22}{'records':>9}{'auto':>8}{'suggested':>11}{'exceptions':>12}"
+        )
+        for workflow, records, auto, suggested, exc in rows(
+            SUMMARY_QUERIES["workflows"], [list(WORKFLOWS)]
+        ):
+            lines.append(f"{workflow:<22}{records:>9}{auto:>8}{suggested:>11}{exc:>12}")
+        lines.append("\nopen exceptions by type (owner):")
+        for kind, owner, count in rows(SUMMARY_QUERIES["exceptions"]):
+            lines.append(f"  {kind:<28}{owner:<12}{count:>6}")
+        journal_rows = rows(SUMMARY_QUERIES["journals"])
+        if journal_rows:
+            journals, unbalanced = journal_rows[0]
+            balanced = journals - unbalanced
+            lines.append(f"\njournal proposals: {journals} journals, {balanced} balanced")
+        lines.append("\ncanonical tables (rows):")
+        tables = rows(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'canonical' ORDER BY table_name"
+        )
+        for (table,) in tables:
+            count = rows(f'SELECT count(*) FROM canonical."{table}"')[0][0]
             lines.append(f"  {table:<24}{count:>8}")
         lines.append("quality:")
         for label, sql in (
@@ -194,11 +377,8 @@ def summary_text(home: Home) -> str:
             ("files quarantined", "SELECT count(*) FROM quality.quarantined_files"),
             ("rows rejected", "SELECT count(*) FROM quality.rejects"),
         ):
-            try:
-                count = con.execute(sql).fetchone()[0]
-            except duckdb.Error:
-                count = 0
-            lines.append(f"  {label:<24}{count:>8}")
+            found = rows(sql)
+            lines.append(f"  {label:<24}{found[0][0] if found else 0:>8}")
     return "\n".join(lines)
 
 

@@ -7,16 +7,18 @@ import dagster as dg
 from assets.canonical import CONTRACT_CHECKS, canonical_tables
 from assets.close import close_pack
 from assets.ingest import raw_files
-from assets.recon import exceptions
+from assets.recon import exceptions, journal_proposals, journals_balance, matching
 from assets.resources import PipelineResource
 from assets.warehouse import warehouse
+from finance_pipeline.config import default_config_path, load_config
+from sensors import build_sensors
 from sensors.jobs import daily_reconciliation_job, month_end_close_job
 from sensors.schedules import build_schedules
 
-DAILY_ASSETS = [raw_files, canonical_tables, exceptions, warehouse]
+DAILY_ASSETS = [raw_files, canonical_tables, matching, exceptions, journal_proposals, warehouse]
 MONTHLY_ASSETS = [close_pack]
 ALL_ASSETS = [*DAILY_ASSETS, *MONTHLY_ASSETS]
-ALL_CHECKS = [*CONTRACT_CHECKS]
+ALL_CHECKS = [*CONTRACT_CHECKS, journals_balance]
 
 
 def build_definitions(pipeline: PipelineResource | None = None) -> dg.Definitions:
@@ -25,6 +27,7 @@ def build_definitions(pipeline: PipelineResource | None = None) -> dg.Definition
         asset_checks=ALL_CHECKS,
         jobs=[daily_reconciliation_job, month_end_close_job],
         schedules=build_schedules(),
+        sensors=build_sensors(load_config(default_config_path())),
         resources={"pipeline": pipeline or PipelineResource()},
     )
 

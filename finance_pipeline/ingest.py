@@ -11,7 +11,10 @@ import polars as pl
 
 from finance_pipeline.archive import Arrival, RawArchive
 from finance_pipeline.config import PipelineConfig, SourceConfig
+from finance_pipeline.connectors import is_api_source, sync_api_source
+from finance_pipeline.connectors.http import ConnectorError
 from finance_pipeline.transports import TransportError, open_source
+from finance_pipeline.transports.base import FileNotReadyError
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +50,27 @@ def ingest_source(
     business_date: date,
     run_id: str,
 ) -> list[Arrival]:
-    """Archive every file of ``source`` whose name carries ``business_date``."""
-    transport = open_source(source, home)
-    arrivals = []
-    for remote in transport.list(source.pattern):
-        if source.business_date_of(remote.name) != business_date:
-            continue
-        data = transport.read(remote)
-        arrivals.append(
-            archive.store(
+    """Archive every ready file of ``source`` whose name carries ``business_date``.
+
+    Files already archived for this source and date are kept in the result even when the
+    server no longer lists them (they were moved after download), so a rerun of the
+    partition sees the same deliveries.
+    """
+    arrivals: dict[str, Arrival] = {
+        a.arrival_id: a
+        for a in archive.arrivals()
+        if a.source == source.name and a.business_date == business_date.isoformat()
+    }
+    with open_source(source, home) as transport:
+        for remote in transport.list(source.pattern):
+            if source.business_date_of(remote.name) != business_date:
+                continue
+            try:
+                data = transport.read(remote)
+            except FileNotReadyError as exc:
+                log.info("source %s: %s not ready yet: %s", source.name, remote.name, exc)
+                continue
+            arrival = archive.store(
                 data,
                 source=source.name,
                 remote_path=remote.remote_path,
@@ -65,8 +80,9 @@ def ingest_source(
                 run_id=run_id,
                 business_date=business_date,
             )
-        )
-    return arrivals
+            transport.acknowledge(remote)  # optional server-side move/rename after archiving
+            arrivals[arrival.arrival_id] = arrival
+    return list(arrivals.values())
 
 
 def ingest_day(
@@ -76,11 +92,13 @@ def ingest_day(
     archive = RawArchive(home / "archive")
     result = IngestResult()
     for source in config.sources:
-        if source.transport.get("type") not in ("local", "sftp"):
-            continue
         try:
-            result.arrivals.extend(ingest_source(source, home, archive, business_date, run_id))
-        except TransportError as exc:
+            if is_api_source(source):
+                found = sync_api_source(source, home, business_date, run_id, archive=archive)
+            else:
+                found = ingest_source(source, home, archive, business_date, run_id)
+            result.arrivals.extend(found)
+        except (TransportError, ConnectorError) as exc:
             log.warning("source %s failed: %s", source.name, exc)
             result.source_errors[source.name] = str(exc)
     return result

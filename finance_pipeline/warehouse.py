@@ -18,10 +18,13 @@ from contracts.recon import RECON_MODELS
 from finance_pipeline import lake
 from finance_pipeline.validation import polars_schema
 
-QUALITY_TABLES = ("raw_files", "file_checks", "quarantined_files", "rejects")
+VIEWS_SQL = Path(__file__).resolve().parents[1] / "contracts" / "views.sql"
+QUALITY_TABLES = ("raw_files", "file_checks", "quarantined_files", "rejects", "reference_flags")
 # Tables whose partition for a day holds the whole state as of that day: the view shows the
 # latest state; ``<table>_history`` keeps every day's state with its ``as_of`` date.
-STATE_TABLES = frozenset({"exceptions", "matches", "match_members", "journal_proposals"})
+STATE_TABLES = frozenset(
+    {"exceptions", "matches", "match_members", "journal_proposals", "unmatched"}
+)
 
 
 def _duck_type(dtype: pl.DataType) -> str:
@@ -71,7 +74,7 @@ def refresh(warehouse: Path, lake_root: Path) -> dict[str, int]:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         groups: list[tuple[str, dict[str, type[pa.DataFrameModel] | None]]] = [
             ("canonical", dict(CANONICAL_MODELS)),
-            ("recon", dict(RECON_MODELS)),
+            ("recon", {**RECON_MODELS, "unmatched": None}),
             ("quality", dict.fromkeys(QUALITY_TABLES)),
         ]
         for schema, models in groups:
@@ -102,4 +105,6 @@ def refresh(warehouse: Path, lake_root: Path) -> dict[str, int]:
                 else:
                     continue
                 counts[qualified] = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
+        # The analysts' views (cookbook in the README) sit on top of the base views.
+        con.execute(VIEWS_SQL.read_text(encoding="utf-8"))
     return counts

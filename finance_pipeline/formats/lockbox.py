@@ -302,6 +302,14 @@ def _check_number(raw: str | None) -> str | None:
     return stripped or "0"
 
 
+def _item_reference(values: dict[str, Any]) -> str | None:
+    """``<batch>-<item>`` (zero-padded to three digits) when the layout carries both."""
+    batch, item = values.get("batch_number"), values.get("item_number")
+    if batch is None or item is None:
+        return None
+    return f"{int(batch):03d}-{int(item):03d}"
+
+
 def _counterparty_account(values: dict[str, Any]) -> str | None:
     parts = [values.get("routing_number"), values.get("account_number")]
     present = [p for p in parts if p]
@@ -369,6 +377,8 @@ def parse(data: bytes, name: str, layout: LockboxLayout | None = None) -> Parsed
                     booking_date=batch.statement.date,
                     status="BOOK",
                     check_number=_check_number(values.get("check_number")),
+                    # The batch and item numbers identify a check within the lockbox file.
+                    bank_reference=_item_reference(values),
                     counterparty_account=_counterparty_account(values),
                     counterparty_name=values.get("remitter_name") or None,
                     location=where,

@@ -15,6 +15,10 @@ class UnsafeNameError(TransportError):
     """A remote file name that would escape the folder it was listed in."""
 
 
+class FileNotReadyError(TransportError):
+    """The file changed while it was being taken (still being written): try on a later look."""
+
+
 @dataclass(frozen=True, order=True)
 class RemoteFile:
     """A file as a source lists it. ``name`` is a checked bare file name, never a path."""
@@ -65,3 +69,17 @@ class FileSource(ABC):
     @abstractmethod
     def read(self, file: RemoteFile) -> bytes:
         """The file's bytes."""
+
+    def acknowledge(self, file: RemoteFile) -> None:
+        """Called once a file's bytes are safely archived (SFTP may move it); default: nothing."""
+        return None
+
+    def close(self) -> None:
+        """Release connections; a local folder holds none."""
+        return None
+
+    def __enter__(self) -> FileSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
