@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.metadata import markdown_preview
 from assets.partitions import business_days
+from assets.policies import SOURCE_RETRY_POLICY
 from assets.resources import PipelineResource
 from finance_pipeline import lake
 from finance_pipeline.ingest import ingest_day
@@ -16,6 +17,7 @@ from finance_pipeline.ingest import ingest_day
     group_name="ingest",
     kinds={"python", "parquet"},
     owners=["team:integration"],
+    retry_policy=SOURCE_RETRY_POLICY,
 )
 def raw_files(
     context: dg.AssetExecutionContext, pipeline: PipelineResource
@@ -25,7 +27,14 @@ def raw_files(
     day = date.fromisoformat(context.partition_key)
     result = ingest_day(pipeline.load(), home.root, day, context.run_id)
     frame = result.frame()
+    config = pipeline.load()
+    if result.source_errors and len(result.source_errors) == len(config.sources):
+        # Nothing could be read at all (network or archive down): fail so the retry policy
+        # tries again with backoff. One source failing alone is isolated instead: it becomes a
+        # `source_unavailable` exception and every other source's assets go on.
+        raise dg.Failure(f"no source could be read: {sorted(result.source_errors)}")
     lake.write_partition(home.lake, "raw_files", day, frame)
+    lake.write_partition(home.lake, "source_errors", day, result.errors_frame(day))
     duplicates = frame.filter(frame["duplicate_of"].is_not_null()).height
     for name, error in sorted(result.source_errors.items()):
         context.log.warning(f"source {name} unavailable: {error}")

@@ -33,6 +33,7 @@ EXCEPTION_TYPES = [
     "statement_integrity",
     "statement_gap",
     "quarantined_file",
+    "source_unavailable",
 ]
 OWNER_ROLES = ["ar", "ap", "treasury", "payroll", "integration"]
 

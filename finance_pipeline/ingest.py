@@ -32,11 +32,25 @@ MANIFEST_SCHEMA: dict[str, pl.DataType] = {
     "duplicate_of": pl.String,
 }
 
+SOURCE_ERROR_SCHEMA: dict[str, pl.DataType] = {
+    "business_date": pl.Date,
+    "source": pl.String,
+    "error": pl.String,
+}
+
 
 @dataclass
 class IngestResult:
     arrivals: list[Arrival] = field(default_factory=list)
     source_errors: dict[str, str] = field(default_factory=dict)
+
+    def errors_frame(self, business_date: date) -> pl.DataFrame:
+        """One row per source that could not be read today (kept for the exceptions layer)."""
+        rows = [
+            {"business_date": business_date, "source": name, "error": error}
+            for name, error in sorted(self.source_errors.items())
+        ]
+        return pl.DataFrame(rows, schema=SOURCE_ERROR_SCHEMA, orient="row")
 
     def frame(self) -> pl.DataFrame:
         rows = sorted((asdict(a) for a in self.arrivals), key=lambda r: r["arrival_id"])

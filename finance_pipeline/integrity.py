@@ -94,7 +94,33 @@ def gap_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
     )
 
 
+def source_error_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
+    """Sources that could not be read, per business date. A rerun of that date that reads the
+    source rewrites its partition without the error, which resolves the exception."""
+    errors = _history(lake_root, "source_errors", upto)
+    if errors is None or errors.height == 0:
+        return pl.DataFrame(schema=CANDIDATE_SCHEMA)
+    return errors.select(
+        pl.lit("ingest").alias("workflow"),
+        pl.lit("source_unavailable").alias("exception_type"),
+        pl.lit("source").alias("record_type"),
+        pl.format("{}@{}", pl.col("source"), pl.col("business_date")).alias("record_id"),
+        pl.col("source").alias("source_system"),
+        pl.col("business_date").cast(pl.String).alias("source_id"),
+        pl.lit(None, dtype=pl.String).alias("entity"),
+        pl.lit(None, dtype=pl.String).alias("currency"),
+        pl.lit(None, dtype=pl.Decimal(18, 4)).alias("amount"),
+        pl.format(
+            "{} unavailable for {}: {}", pl.col("source"), pl.col("business_date"), pl.col("error")
+        ).alias("detail"),
+    )
+
+
 def ingest_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
     return pl.concat(
-        [quarantine_candidates(lake_root, upto), gap_candidates(lake_root, upto)]
+        [
+            quarantine_candidates(lake_root, upto),
+            gap_candidates(lake_root, upto),
+            source_error_candidates(lake_root, upto),
+        ]
     ).cast(CANDIDATE_SCHEMA)

@@ -19,7 +19,14 @@ from finance_pipeline import lake
 from finance_pipeline.validation import polars_schema
 
 VIEWS_SQL = Path(__file__).resolve().parents[1] / "contracts" / "views.sql"
-QUALITY_TABLES = ("raw_files", "file_checks", "quarantined_files", "rejects", "reference_flags")
+QUALITY_TABLES = (
+    "raw_files",
+    "source_errors",
+    "file_checks",
+    "quarantined_files",
+    "rejects",
+    "reference_flags",
+)
 # Tables whose partition for a day holds the whole state as of that day: the view shows the
 # latest state; ``<table>_history`` keeps every day's state with its ``as_of`` date.
 STATE_TABLES = frozenset(

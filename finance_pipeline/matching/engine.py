@@ -147,7 +147,10 @@ def match_sides(
     matches, members, dropped = _merge_legs(ruleset, chosen, chosen_members)
     matches_out, members_out = _outputs(ruleset, matches, members, records, run_id, created_at)
     unmatched = _unmatched(ruleset, indexed, records, members, misses, dropped)
-    return MatchResult(matches_out, members_out, unmatched, ruleset.full_version)
+    # one chunk per column: the bytes written do not depend on how the frames were built
+    return MatchResult(
+        matches_out.rechunk(), members_out.rechunk(), unmatched.rechunk(), ruleset.full_version
+    )
 
 
 def _check_fields(ruleset: RuleSet, sides: Mapping[str, pl.DataFrame]) -> None:
@@ -305,12 +308,20 @@ def _select(
     )
     margin = ruleset.ambiguity_margin if rule.ambiguity_margin is None else rule.ambiguity_margin
     doubt = assign.ambiguous(scores, members, selection, margin)
+    chosen_mask = np.zeros(cands.height, dtype=bool)
+    chosen_mask[selection["cid"].to_numpy()] = True
+    greedy = np.zeros(cands.height, dtype=bool)
+    greedy[selection.filter(pl.col("greedy"))["cid"].to_numpy()] = True
+    picked = cands.filter(pl.Series(chosen_mask[cands["cid"].to_numpy()]))
+    picked = picked.with_columns(pl.Series("greedy", greedy[picked["cid"].to_numpy()]))
     if doubt.height:
-        names = cands.select(pl.col("cid").alias("alt_cid"), describe.alias("alternative"))
+        names = cands.filter(pl.col("cid").is_in(doubt["alt_cid"].implode())).select(
+            pl.col("cid").alias("alt_cid"), describe.alias("alternative")
+        )
         doubt = doubt.join(names, on="alt_cid", how="left").select("cid", "alternative")
+        picked = picked.join(doubt, on="cid", how="left")
     else:
-        doubt = pl.DataFrame(schema={"cid": pl.Int64, "alternative": pl.String})
-    picked = cands.join(selection, on="cid").join(doubt, on="cid", how="left")
+        picked = picked.with_columns(pl.lit(None, dtype=pl.String).alias("alternative"))
     auto = (
         (pl.col("confidence") >= ruleset.auto_threshold)
         & pl.lit(rule.can_auto)
@@ -347,7 +358,9 @@ def _select(
         pl.when(auto).then(pl.lit("auto")).otherwise(pl.lit("suggested")).alias("status"),
         notes.alias("explanation"),
     )
-    chosen = members.join(selection.select("cid"), on="cid").select(key, "ix", "side", "applied")
+    chosen = members.filter(pl.Series(chosen_mask[members["cid"].to_numpy()])).select(
+        key, "ix", "side", "applied"
+    )
     return picked, chosen
 
 
@@ -462,7 +475,8 @@ def _outputs(
     described = pl.concat([members, records.drop("ix")[members["ix"].to_numpy()]], how="horizontal")
     # match_id = hash(workflow, rule ids, sorted members); ix order is rid order
     ids = (
-        described.sort(["key", "side", "ix"])
+        described.select("key", "side", "ix", "rid")
+        .sort(["key", pl.col("side") == "right", "ix"])
         .group_by("key", maintain_order=True)
         .agg(pl.format("{}:{}", pl.col("side"), pl.col("rid")).str.join(",").alias("m"))
         .join(matches.select("key", "rule_id"), on="key")

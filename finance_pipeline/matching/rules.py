@@ -3,6 +3,47 @@
 Rules are data so that finance can change a tolerance without a code change, and every match
 can name the rule and version that made it. A bad file fails loudly with the file name and the
 key path (``rules[2].amount.tolerance_pct``) rather than silently matching less, or more.
+
+File schema (``contracts/rules/<workflow>.yaml``)::
+
+    workflow: cash_application        # one of contracts.recon.WORKFLOWS
+    version: "2026.11.1"              # recorded on every match (rule_version)
+    auto_threshold: 0.90              # confidence >= this: auto
+    suggest_threshold: 0.60           # [suggest, auto): suggested; below: no match
+    ambiguity_margin: 0.005           # an alternative this close makes a match suggested
+    require_all_legs: false           # drop matches missing a leg (three-way)
+    caps: {max_candidates, min_group_size, max_group_size, max_alternatives,
+           max_component_size, max_set_packing}
+    references: {patterns: [regex, ...]}     # references found in free text
+    inputs: {...}                     # workflow-specific preparation settings
+    rules:                            # run in this order
+      - id: snake_case                # unique; version: defaults to the file's
+        description: text             # first words of every explanation
+        cardinality: "1:1" | "1:N" | "N:1" | "N:M"
+        left: side, right: side       # prepared sides the rule matches
+        left_where / right_where: {field: value | [values] | null}
+        same: [field, ...]            # equal on both sides (entity, currency...)
+        keys: [{left, right, compare: exact | normalised}]   # list fields: any shared
+        fuzzy: {left, right, scorer: levenshtein | damerau | ratio | token_set |
+                token_sort | partial | jaro_winkler, min_similarity, weight,
+                block: edits | tokens | amount | keys, max_edits, max_token_frequency}
+        amount: {left, right, tolerance_abs: "5.00", tolerance_pct: "1",
+                 combine: max | min, base: left | right | larger | smaller,
+                 direction: both | under | over, partial: bool, weight}
+        checks: [same shape as amount, naming the fields]   # quantity, unit price...
+        date: {left, right, min_lag_days, max_lag_days, grace_days, per_day,
+               direction: any | left_after_right | left_before_right}
+        fx: bool                      # compare the left amount converted to the right's
+        aggregate: {left: [fields], right: [fields]}          # group keys, paired
+        evidence: [{side, field, weight}]                    # 0..1 score columns
+        caps: {...}                   # per-rule override of the file's caps
+        confidence: 0.99              # what the rule gives when everything agrees
+        auto: bool                    # false: never auto, whatever the score
+        ambiguity_margin: 0.05        # per-rule override
+
+Money and percentages are quoted decimals (``"0.50"``), never floats. A rule that compares
+only amounts, dates and context fields (entity, currency, account) cannot be configured at or
+above the auto threshold: amount alone never auto-matches.
 """
 
 from __future__ import annotations

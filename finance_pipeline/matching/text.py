@@ -19,17 +19,6 @@ def normalise(expr: pl.Expr) -> pl.Expr:
     return pl.when(out.str.len_chars() > 0).then(out).otherwise(None)
 
 
-def normalise_list(expr: pl.Expr) -> pl.Expr:
-    """``normalise`` over a list column; drops empties and duplicates, sorts for determinism."""
-    return (
-        expr.fill_null(pl.lit([], dtype=pl.List(pl.String)))
-        .list.eval(normalise(pl.element()))
-        .list.drop_nulls()
-        .list.unique()
-        .list.sort()
-    )
-
-
 def name_key(expr: pl.Expr) -> pl.Expr:
     """A payer or customer name reduced for comparison: case, punctuation and legal suffixes."""
     out = (

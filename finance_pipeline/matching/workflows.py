@@ -451,20 +451,20 @@ def cash_application(tables: _Tables, ruleset: RuleSet) -> Sides:
     )
     cash = (
         cash.drop("customer_id", "remitted")
-        .with_columns(
-            _by_row(cash.height, reference_lists(refs, "__row"), "refs"),
-            _by_row(
-                cash.height,
-                reference_lists(refs.filter(pl.col("known").is_null()), "__row", "refs_unknown"),
-                "refs_unknown",
-            ),
-            pl.Series("has_known_ref", has_known),
+        .with_columns(pl.Series("has_known_ref", has_known))
+        .join(reference_lists(refs, "__row"), on="__row", how="left")
+        .join(
+            reference_lists(refs.filter(pl.col("known").is_null()), "__row", "refs_unknown"),
+            on="__row",
+            how="left",
         )
         .join(inferred, on="rid", how="left")
         .with_columns(
+            pl.col("refs").fill_null(EMPTY_LIST),
+            pl.col("refs_unknown").fill_null(EMPTY_LIST),
             pl.when(note.is_not_null()).then(pl.format("short-pay reason: {}", note)).alias("note"),
-            (pl.col("refs").list.len() > 0).alias("has_refs"),
         )
+        .with_columns((pl.col("refs").list.len() > 0).alias("has_refs"))
         .drop("__row")
     )
 
@@ -490,15 +490,6 @@ def cash_application(tables: _Tables, ruleset: RuleSet) -> Sides:
         pl.col("amount").alias("invoice_amount"),
     )
     return {"cash": cash, "invoices": invoices}
-
-
-def _by_row(height: int, frame: pl.DataFrame, column: str) -> pl.Series:
-    """A list column of ``frame`` (keyed by ``__row``) aligned to rows 0..height-1; rows it
-    does not mention get an empty list. Scatters by position instead of joining."""
-    out = pl.Series(column, [[]] * height, dtype=pl.List(pl.String))
-    if frame.height:
-        out = out.scatter(frame["__row"].to_numpy(), frame[column])
-    return out
 
 
 def _stated_total(text: pl.Expr, pattern: str) -> pl.Expr:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from finance_pipeline import lake
 from finance_pipeline.config import Home
@@ -94,6 +95,14 @@ def test_partition_run_writes_canonical_tables_and_is_idempotent(home: Home) -> 
         assert total == Decimal("175.5000")
         assert con.execute("SELECT count(*) FROM canonical.bank_transactions").fetchone()[0] == 0
 
+    # The unreadable bank source is isolated: the exports above still loaded, and the outage is
+    # an exception owned by integration, not a failed run.
+    exceptions = lake.read_partition(home.lake, "exceptions", DAY)
+    assert exceptions is not None
+    outage = exceptions.filter(exceptions["exception_type"] == "source_unavailable")
+    assert outage["source_system"].to_list() == ["missing_bank"]
+    assert outage["owner_role"].to_list() == ["integration"]
+
     before = {
         p.relative_to(home.lake): p.read_bytes() for p in home.lake.rglob("*.parquet")
     }
@@ -121,3 +130,21 @@ def test_runs_are_recorded_in_the_instance(home: Home) -> None:
         assert checks[dg.AssetCheckKey(dg.AssetKey("invoices"), "contract")].status.value in (
             "SUCCEEDED",
         )
+
+
+def test_all_sources_unreadable_fails_the_run_for_retry(home: Home) -> None:
+    config = home.root / "finance_pipeline.yaml"
+    config.write_text(
+        "sources:\n  - {name: gone, kind: export, format: csv, "
+        "transport: {type: local, path: landing/none}}\n"
+    )
+    import dagster as dg
+
+    from assets.ingest import raw_files
+    from assets.resources import PipelineResource
+
+    pipeline = PipelineResource(home=str(home.root), config_path=str(config))
+    context = dg.build_asset_context(partition_key=DAY.isoformat())
+    with pytest.raises(dg.Failure, match="no source could be read"):
+        raw_files(context, pipeline=pipeline)
+    assert raw_files.op.retry_policy is not None  # the failure is retried with backoff

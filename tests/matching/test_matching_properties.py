@@ -132,9 +132,11 @@ def random_book(
 
 
 def _bytes(result: MatchResult) -> bytes:
+    """The tables as the lake stores them (Parquet). In-memory string buffers may be laid out
+    differently for equal data, so the stored bytes are what must be identical."""
     out = io.BytesIO()
     for frame in (result.matches, result.members, result.unmatched):
-        frame.write_ipc(out)
+        frame.write_parquet(out)
     return out.getvalue()
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from matching_builders import SCENARIOS, groups, precision_recall, scenario_result
+from matching_builders import RUN, SCENARIOS, groups, precision_recall, scenario_result
 
 from contracts.recon import Matches, MatchMembers
+from finance_pipeline.matching.engine import run_workflow
 from finance_pipeline.validation import split_valid
 
 
@@ -73,3 +74,11 @@ def test_payroll_cases(results):
     assert _status(result, "PR-E3-net") == ("pl_cost_center_total", "auto")
     unmatched = set(result.unmatched["record_id"])
     assert unmatched == {"JE-P-06", "JE-F-01"} - {"JE-F-01"}  # funding debit is not a posting
+
+
+@pytest.mark.parametrize("workflow", list(SCENARIOS))
+def test_missing_tables_count_as_empty(workflow):
+    result = run_workflow(workflow, {}, **RUN)
+    assert (result.matches.height, result.members.height, result.unmatched.height) == (0, 0, 0)
+    assert split_valid(result.matches, Matches)[1].height == 0
+    assert split_valid(result.members, MatchMembers)[1].height == 0
