@@ -28,9 +28,7 @@ def close_pack(
     pack = build_close_pack(home.lake, month)
     for name, frame in pack.sections().items():
         lake.write_partition(home.lake, name, month, frame)
-    unreconciled = pack.unreconciled_balances.filter(
-        pack.unreconciled_balances["difference"] != 0
-    )
+    unreconciled = pack.unreconciled_balances.filter(pack.unreconciled_balances["difference"] != 0)
     return dg.MaterializeResult(
         metadata={
             "as_of": str(pack.as_of),

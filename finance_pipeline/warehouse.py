@@ -90,9 +90,7 @@ def refresh(warehouse: Path, lake_root: Path) -> dict[str, int]:
                 _drop(con, schema, table)
                 if lake.has_table(lake_root, table):
                     glob = _quote(lake.table_glob(lake_root, table))
-                    source = (
-                        f"read_parquet({glob}, hive_partitioning = false, union_by_name = true"
-                    )
+                    source = f"read_parquet({glob}, hive_partitioning = false, union_by_name = true"
                     if table in STATE_TABLES:
                         history = f"{schema}.{table}_history"
                         _drop(con, schema, f"{table}_history")

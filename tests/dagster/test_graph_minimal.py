@@ -103,9 +103,7 @@ def test_partition_run_writes_canonical_tables_and_is_idempotent(home: Home) -> 
     assert outage["source_system"].to_list() == ["missing_bank"]
     assert outage["owner_role"].to_list() == ["integration"]
 
-    before = {
-        p.relative_to(home.lake): p.read_bytes() for p in home.lake.rglob("*.parquet")
-    }
+    before = {p.relative_to(home.lake): p.read_bytes() for p in home.lake.rglob("*.parquet")}
     [again] = run_dates(home, config, [DAY])
     assert again.success and again.run_id != outcome.run_id
     after = {p.relative_to(home.lake): p.read_bytes() for p in home.lake.rglob("*.parquet")}
