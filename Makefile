@@ -26,10 +26,14 @@ lint: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/dagster definitions validate -w workspace.yaml
 
+FINANCE_PIPELINE_HOME ?= $(CURDIR)/var
+DAGSTER_HOME ?= $(FINANCE_PIPELINE_HOME)/dagster
+
 dev: $(STAMP)
-	mkdir -p var/dagster
-	test -f var/dagster/dagster.yaml || cp dagster.yaml var/dagster/dagster.yaml
-	DAGSTER_HOME=$(CURDIR)/var/dagster FINANCE_PIPELINE_HOME=$(CURDIR)/var $(BIN)/dagster dev -w workspace.yaml
+	mkdir -p $(DAGSTER_HOME)
+	test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	DAGSTER_HOME=$(DAGSTER_HOME) FINANCE_PIPELINE_HOME=$(FINANCE_PIPELINE_HOME) \
+		$(BIN)/dagster dev -w workspace.yaml
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -m bench bench

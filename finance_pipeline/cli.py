@@ -182,8 +182,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"{outcome.business_date}: run {outcome.run_id} {state}")
     print(summary_text(home))
     print(
-        "\nNext: query the warehouse with duckdb "
-        f"{home.warehouse}\n      or open the Dagster UI: make dev (DAGSTER_HOME={home.dagster})"
+        f"\nNext: finance-pipeline exceptions --home {home.root} --status open\n"
+        f"      finance-pipeline report --home {home.root}\n"
+        f"      the warehouse: {home.warehouse} (schemas canonical, recon, quality)\n"
+        f"      the Dagster UI: FINANCE_PIPELINE_HOME={home.root} make dev"
     )
     return 0 if all(o.success for o in outcomes) else 1
 
