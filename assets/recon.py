@@ -1,5 +1,6 @@
 """Recon assets: matching (all workflows), exceptions, journal proposals, and the audit log."""
 
+import warnings
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
@@ -63,6 +64,17 @@ def _stored(lake_root, day: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFr
     return found[0], found[1], found[2]
 
 
+def previous_day(asset: str) -> dg.AssetDep:
+    """A state asset depends on its own previous partition: each day rolls yesterday's state
+    forward, so backfills run the days in order and give the same tables as single runs."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)  # stable in use since Dagster 1.7
+        mapping = dg.TimeWindowPartitionMapping(
+            start_offset=-1, end_offset=-1, allow_nonexistent_upstream_partitions=True
+        )
+    return dg.AssetDep(asset, partition_mapping=mapping)
+
+
 _SPEC = dict(group_name="recon", kinds={"polars", "parquet"}, owners=["team:finance-ops"])
 
 
@@ -70,7 +82,7 @@ _SPEC = dict(group_name="recon", kinds={"polars", "parquet"}, owners=["team:fina
     specs=[
         dg.AssetSpec(
             "matches",
-            deps=[s.key for s in CANONICAL_SPECS],
+            deps=[*(s.key for s in CANONICAL_SPECS), previous_day("matches")],
             description="`recon.matches`: every workflow's matches (rule, version, run).",
             **_SPEC,
         ),
@@ -144,7 +156,7 @@ def matching(
 
 @dg.asset(
     partitions_def=business_days,
-    deps=[spec.key for spec in QUALITY_SPECS]
+    deps=[*(spec.key for spec in QUALITY_SPECS), previous_day("exceptions")]
     + ["raw_files", "matches", "match_members", "unmatched"],
     **_SPEC,
 )
@@ -194,7 +206,7 @@ def exceptions(
 
 @dg.asset(
     partitions_def=business_days,
-    deps=["matches", "match_members"],
+    deps=["matches", "match_members", previous_day("journal_proposals")],
     **_SPEC,
 )
 def journal_proposals(
