@@ -18,6 +18,7 @@ from contracts.canonical import CANONICAL_MODELS
 from finance_pipeline import lake
 from finance_pipeline.archive import Arrival, RawArchive
 from finance_pipeline.canonical import build_canonical
+from finance_pipeline.masking import mask_file_name
 from finance_pipeline.validation import empty_frame
 
 QUALITY_TABLES = ("file_checks", "quarantined_files", "rejects", "reference_flags")
@@ -62,7 +63,8 @@ def canonical_tables(
         [Arrival(**row) for row in manifest.iter_rows(named=True)] if manifest is not None else []
     )
     archive = RawArchive(home.archive)
-    batch, statuses = build_canonical(pipeline.load(), archive, arrivals, day, home.lake)
+    config = pipeline.load()
+    batch, statuses = build_canonical(config, archive, arrivals, day, home.lake)
     for sha, status in sorted(statuses.items()):
         archive.record_status(sha, status, "", context.run_id)
     tables = batch.tables()
@@ -85,8 +87,10 @@ def canonical_tables(
             metadata={"rows": frame.height, "preview": markdown_preview(frame)},
         )
     failed = quality["quarantined_files"]
+    patterns = {s.name: s.date_pattern for s in config.sources}
     for row in failed.iter_rows(named=True):
-        context.log.warning(f"quarantined {row['file_name']} ({row['source']}): {row['reason']}")
+        shown = mask_file_name(row["file_name"], patterns.get(row["source"]))
+        context.log.warning(f"quarantined {shown} ({row['source']}): {row['kind']}")
 
 
 def _contract_check(table: str) -> dg.AssetChecksDefinition:

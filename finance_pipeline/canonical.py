@@ -38,7 +38,7 @@ from finance_pipeline.mappings import (
     map_export,
     mapping_for_file,
 )
-from finance_pipeline.masking import mask_account
+from finance_pipeline.masking import mask_account, mask_file_name
 from finance_pipeline.money import MoneyError, from_minor
 from finance_pipeline.validation import frame_from_rows, split_valid
 
@@ -450,7 +450,8 @@ def latest_bank_accounts(batch: CanonicalBatch, lake_root: Path) -> dict[str, di
 def _quarantine(
     batch: CanonicalBatch, arrival: Arrival, source: SourceConfig, reason: str, kind: str
 ) -> None:
-    log.warning("quarantined %s from %s: %s", arrival.file_name, source.name, reason)
+    shown = mask_file_name(arrival.file_name, source.date_pattern)
+    log.warning("quarantined %s from %s: %s", shown, source.name, reason)
     batch.quarantine.append(
         {
             "business_date": batch.business_date,
@@ -651,7 +652,8 @@ def build_canonical(
             _quarantine(batch, arrival, source, f"{type(exc).__name__}: {exc}", "mapping_error")
             status = "quarantined"
         statuses[arrival.sha256] = status
-        log.info("%s %s (%s)", status, arrival.file_name, mask_account(arrival.source))
+        shown = mask_file_name(arrival.file_name, source.date_pattern)
+        log.info("%s %s from %s", status, shown, arrival.source)
     return batch, statuses
 
 

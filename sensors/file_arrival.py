@@ -17,7 +17,7 @@ import dagster as dg
 from assets.resources import PipelineResource
 from finance_pipeline.archive import RawArchive, sha256_hex
 from finance_pipeline.config import SourceConfig
-from finance_pipeline.masking import mask_account
+from finance_pipeline.masking import mask_file_name
 from finance_pipeline.transports import FileSource, RemoteFile, TransportError, open_source
 from sensors.jobs import daily_reconciliation_job
 from sensors.partitioning import NOT_YET, partition_for
@@ -35,15 +35,7 @@ def sensor_name(source: SourceConfig, suffix: str) -> str:
 
 def masked_file_name(source: SourceConfig, name: str) -> str:
     """File names can carry account numbers: keep the business date, mask long digit runs."""
-    keep = re.search(source.date_pattern, name)
-    kept = keep.span(1) if keep else (-1, -1)
-
-    def mask(match: re.Match[str]) -> str:
-        if match.start() >= kept[0] and match.end() <= kept[1]:
-            return match.group(0)
-        return mask_account(match.group(0))
-
-    return re.sub(r"\d{6,}", mask, name)
+    return mask_file_name(name, source.date_pattern)
 
 
 @dataclass

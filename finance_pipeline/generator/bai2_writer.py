@@ -10,6 +10,7 @@ the 88s and the trailer itself, as the BAI2 specification has them.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -40,8 +41,8 @@ def file_name(day: date) -> str:
     return f"FNB_US01_{day:%Y%m%d}.bai"
 
 
-def _minor(amount: Decimal) -> int:
-    return to_minor(amount, "USD")
+def _minor(amount: Decimal, currency: str = "USD") -> int:
+    return to_minor(amount, currency)
 
 
 def _texts(line: BankLine, day: date) -> tuple[str, list[str]]:
@@ -87,12 +88,12 @@ def _texts(line: BankLine, day: date) -> tuple[str, list[str]]:
     return " ".join(refs) or "SERVICE CHARGE", []
 
 
-def _detail_records(line: BankLine, day: date) -> list[str]:
+def _detail_records(line: BankLine, day: date, currency: str) -> list[str]:
     text, more = _texts(line, day)
     funds = "1" if line.kind == "lockbox_deposit" else "0"
     customer_ref = bai_text(line.customer_ref or "")
     head = (
-        f"16,{TYPE_CODES[line.kind]},{_minor(abs(line.amount))},{funds},{line.bank_ref},"
+        f"16,{TYPE_CODES[line.kind]},{_minor(abs(line.amount), currency)},{funds},{line.bank_ref},"
         f"{customer_ref},{text}"
     )
     records = [head]
@@ -101,13 +102,17 @@ def _detail_records(line: BankLine, day: date) -> list[str]:
     return records
 
 
-def _account_records(world: World, account_id: str, day: date) -> tuple[list[str], int]:
+def account_records(
+    account_number: str,
+    currency: str,
+    day: date,
+    opening_balance: Decimal,
+    lines: Sequence[BankLine],
+) -> tuple[list[str], int]:
     """One account's 03, 16, 88 and 49 records, and its control total."""
-    account = world.bank_account(account_id)
-    lines = world.statement_lines(account_id, day)
-    opening = _minor(world.opening_balance(account_id, day))
-    credits = [_minor(b.amount) for b in lines if b.amount > 0]
-    debits = [_minor(-b.amount) for b in lines if b.amount < 0]
+    opening = _minor(opening_balance, currency)
+    credits = [_minor(b.amount, currency) for b in lines if b.amount > 0]
+    debits = [_minor(-b.amount, currency) for b in lines if b.amount < 0]
     closing = opening + sum(credits) - sum(debits)
     summary = [
         ("010", opening, ""),
@@ -118,22 +123,27 @@ def _account_records(world: World, account_id: str, day: date) -> tuple[list[str
         ("400", sum(debits), str(len(debits))),
     ]
     groups = "".join(f"{code},{amount},{count},," for code, amount, count in summary)
-    records = [f"03,{account.account_number},{account.currency},{groups[:-1]}/"]
+    records = [f"03,{account_number},{currency},{groups[:-1]}/"]
     total = sum(amount for _, amount, _ in summary)
     for line in lines:
-        records.extend(_detail_records(line, day))
-        total += _minor(abs(line.amount))
+        records.extend(_detail_records(line, day, currency))
+        total += _minor(abs(line.amount), currency)
     records.append(f"49,{total},{len(records) + 1}/")
     return records, total
 
 
-def render(world: World, day: date) -> str:
-    """The BAI2 file for ``day`` (as-of date ``day``, created early the next morning)."""
+# (account number, currency, opening balance, the day's lines in statement order)
+AccountDay = tuple[str, str, Decimal, Sequence[BankLine]]
+
+
+def render_accounts(day: date, accounts: Sequence[AccountDay]) -> str:
+    """A BAI2 file for ``day`` with one group and one 03 per account (as-of date ``day``,
+    created early the next morning)."""
     created = day + timedelta(days=1)
     group: list[str] = []
     group_total = 0
-    for account_id in ACCOUNTS:
-        records, total = _account_records(world, account_id, day)
+    for account_number, currency, opening, lines in accounts:
+        records, total = account_records(account_number, currency, day, opening, lines)
         group.extend(records)
         group_total += total
     file_id = f"{day:%y%m%d}1"
@@ -142,6 +152,33 @@ def render(world: World, day: date) -> str:
         f"02,{RECEIVER},{ORIGINATOR},1,{day:%y%m%d},2400,USD,2/",
         *group,
     ]
-    out.append(f"98,{group_total},{len(ACCOUNTS)},{len(group) + 2}/")
+    out.append(f"98,{group_total},{len(accounts)},{len(group) + 2}/")
     out.append(f"99,{group_total},1,{len(out) + 1}/")
     return "\n".join(out) + "\n"
+
+
+def render_statement(
+    account_number: str,
+    currency: str,
+    day: date,
+    opening_balance: Decimal,
+    lines: Sequence[BankLine],
+) -> str:
+    """A BAI2 file reporting one account-day."""
+    return render_accounts(day, [(account_number, currency, opening_balance, lines)])
+
+
+def render(world: World, day: date) -> str:
+    """The BAI2 file for ``day`` (as-of date ``day``, created early the next morning)."""
+    accounts: list[AccountDay] = []
+    for account_id in ACCOUNTS:
+        account = world.bank_account(account_id)
+        accounts.append(
+            (
+                account.account_number,
+                account.currency,
+                world.opening_balance(account_id, day),
+                world.statement_lines(account_id, day),
+            )
+        )
+    return render_accounts(day, accounts)

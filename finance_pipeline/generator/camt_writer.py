@@ -10,12 +10,14 @@ and the exchange rate. Element order follows the .08 schema.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
 from finance_pipeline.generator.dates import berlin_offset, business_day_ordinal
 from finance_pipeline.generator.ids import latin_basic
 from finance_pipeline.generator.model import BankLine, World
+from finance_pipeline.money import exponent
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
 ACCOUNT = "DE01-EUR-OPER"
@@ -34,8 +36,9 @@ def file_name(day: date) -> str:
     return f"EURO_DE01_{day:%Y%m%d}.xml"
 
 
-def _amount(value: Decimal) -> str:
-    return format(abs(value).quantize(Decimal("0.01")), "f")
+def _amount(value: Decimal, currency: str = "EUR") -> str:
+    """Unsigned, at the currency's minor-unit exponent (0.01 for EUR, 1 for JPY)."""
+    return format(abs(value).quantize(Decimal(1).scaleb(-exponent(currency))), "f")
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
@@ -62,10 +65,10 @@ def _account_id(parent: ET.Element, account: str) -> None:
         _path(ident, "Othr/Id", account)
 
 
-def _balance(stmt: ET.Element, code: str, amount: Decimal, day: date) -> None:
+def _balance(stmt: ET.Element, code: str, amount: Decimal, day: date, currency: str) -> None:
     bal = _sub(stmt, "Bal")
     _path(bal, "Tp/CdOrPrtry/Cd", code)
-    _sub(bal, "Amt", _amount(amount), Ccy="EUR")
+    _sub(bal, "Amt", _amount(amount, currency), Ccy=currency)
     _sub(bal, "CdtDbtInd", "CRDT" if amount >= 0 else "DBIT")
     _path(bal, "Dt/Dt", day.isoformat())
 
@@ -76,7 +79,7 @@ def _entry(stmt: ET.Element, line: BankLine) -> None:
     domain, family, sub_family, proprietary, info = _CODES[line.kind]
     ntry = _sub(stmt, "Ntry")
     _sub(ntry, "NtryRef", line.bank_ref)
-    _sub(ntry, "Amt", _amount(line.amount), Ccy=line.currency)
+    _sub(ntry, "Amt", _amount(line.amount, line.currency), Ccy=line.currency)
     _sub(ntry, "CdtDbtInd", indicator)
     _path(ntry, "Sts/Cd", "BOOK")
     _path(ntry, "BookgDt/Dt", line.booking_date.isoformat())
@@ -95,14 +98,15 @@ def _entry(stmt: ET.Element, line: BankLine) -> None:
     tx = _sub(_sub(ntry, "NtryDtls"), "TxDtls")
     refs = _sub(tx, "Refs")
     _sub(refs, "EndToEndId", line.end_to_end_id or "NOTPROVIDED")
-    _sub(tx, "Amt", _amount(line.amount), Ccy=line.currency)
+    _sub(tx, "Amt", _amount(line.amount, line.currency), Ccy=line.currency)
     _sub(tx, "CdtDbtInd", indicator)
     if line.instructed_amount is not None and line.fx_rate is not None:
         details = _sub(tx, "AmtDtls")
         instructed = _sub(details, "InstdAmt")
-        _sub(instructed, "Amt", _amount(line.instructed_amount), Ccy=line.instructed_currency or "")
+        instructed_ccy = line.instructed_currency or ""
+        _sub(instructed, "Amt", _amount(line.instructed_amount, instructed_ccy), Ccy=instructed_ccy)
         booked = _sub(details, "TxAmt")
-        _sub(booked, "Amt", _amount(line.amount), Ccy=line.currency)
+        _sub(booked, "Amt", _amount(line.amount, line.currency), Ccy=line.currency)
         xchg = _sub(booked, "CcyXchg")
         _sub(xchg, "SrcCcy", line.instructed_currency or "")
         _sub(xchg, "TrgtCcy", line.currency)
@@ -128,32 +132,38 @@ def _entry(stmt: ET.Element, line: BankLine) -> None:
     _sub(ntry, "AddtlNtryInf", info)
 
 
-def _summary(stmt: ET.Element, lines: list[BankLine]) -> None:
+def _summary(stmt: ET.Element, lines: Sequence[BankLine], currency: str) -> None:
     credits = [b.amount for b in lines if b.amount > 0]
     debits = [-b.amount for b in lines if b.amount < 0]
     net = sum(credits, Decimal(0)) - sum(debits, Decimal(0))
     summary = _sub(stmt, "TxsSummry")
     total = _sub(summary, "TtlNtries")
     _sub(total, "NbOfNtries", str(len(lines)))
-    _sub(total, "Sum", _amount(sum(credits, Decimal(0)) + sum(debits, Decimal(0))))
+    _sub(total, "Sum", _amount(sum(credits, Decimal(0)) + sum(debits, Decimal(0)), currency))
     net_entry = _sub(total, "TtlNetNtry")
-    _sub(net_entry, "Amt", _amount(net))
+    _sub(net_entry, "Amt", _amount(net, currency))
     _sub(net_entry, "CdtDbtInd", "CRDT" if net >= 0 else "DBIT")
     for tag, values in (("TtlCdtNtries", credits), ("TtlDbtNtries", debits)):
         part = _sub(summary, tag)
         _sub(part, "NbOfNtries", str(len(values)))
-        _sub(part, "Sum", _amount(sum(values, Decimal(0))))
+        _sub(part, "Sum", _amount(sum(values, Decimal(0)), currency))
 
 
-def render(world: World, day: date) -> str:
-    account = world.bank_account(ACCOUNT)
-    owner = world.entity(account.entity_id)
-    lines = world.statement_lines(ACCOUNT, day)
-    opening = world.opening_balance(ACCOUNT, day)
+def render_statement(
+    account_number: str,
+    currency: str,
+    day: date,
+    opening: Decimal,
+    lines: Sequence[BankLine],
+    sequence: int,
+    *,
+    owner_name: str,
+    bic: str,
+) -> str:
+    """A camt.053 message with one end-of-day ``Stmt`` for ``day``."""
     closing = opening + sum((b.amount for b in lines), Decimal(0))
     offset = berlin_offset(day)
     created = f"{day.isoformat()}T22:05:00{offset}"
-    sequence = business_day_ordinal(day)
 
     root = ET.Element("Document", {"xmlns": NAMESPACE})
     message = _sub(root, "BkToCstmrStmt")
@@ -173,16 +183,30 @@ def render(world: World, day: date) -> str:
     _sub(period, "FrDtTm", f"{day.isoformat()}T00:00:00{offset}")
     _sub(period, "ToDtTm", f"{day.isoformat()}T23:59:59{offset}")
     acct = _sub(stmt, "Acct")
-    _account_id(acct, account.account_number)
-    _sub(acct, "Ccy", account.currency)
-    _path(acct, "Ownr/Nm", latin_basic(owner.name))
-    _path(acct, "Svcr/FinInstnId/BICFI", account.bic)
-    _balance(stmt, "OPBD", opening, day)
-    _balance(stmt, "CLBD", closing, day)
-    _summary(stmt, lines)
+    _account_id(acct, account_number)
+    _sub(acct, "Ccy", currency)
+    _path(acct, "Ownr/Nm", latin_basic(owner_name))
+    _path(acct, "Svcr/FinInstnId/BICFI", bic)
+    _balance(stmt, "OPBD", opening, day, currency)
+    _balance(stmt, "CLBD", closing, day, currency)
+    _summary(stmt, lines, currency)
     for line in lines:
         _entry(stmt, line)
 
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def render(world: World, day: date) -> str:
+    account = world.bank_account(ACCOUNT)
+    return render_statement(
+        account.account_number,
+        account.currency,
+        day,
+        world.opening_balance(ACCOUNT, day),
+        world.statement_lines(ACCOUNT, day),
+        business_day_ordinal(day),
+        owner_name=world.entity(account.entity_id).name,
+        bic=account.bic,
+    )

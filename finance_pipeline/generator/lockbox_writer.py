@@ -9,6 +9,7 @@ banks commonly send them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from finance_pipeline.generator.ids import lockbox_text
@@ -49,12 +50,11 @@ def _memo_records(item: Payment) -> list[str]:
     return records
 
 
-def render(world: World, day: date) -> str | None:
-    """The lockbox file for ``day``, or None when no check came in."""
-    items = items_on(world, day)
+def render_items(day: date, lockbox: str, items: Sequence[Payment]) -> str | None:
+    """The lockbox file for checks deposited on ``day`` (in batch and item order), or None
+    when there are none."""
     if not items:
         return None
-    lockbox = world.lockbox_number
     out = [
         f"100{DESTINATION}{ORIGIN}{day:%y%m%d}1815",
         f"2{DESTINATION}{ORIGIN}000000000040008000801",
@@ -71,3 +71,8 @@ def render(world: World, day: date) -> str | None:
     out.append(f"8000000{lockbox}{day:%y%m%d}{len(items):04d}{grand:010d}")
     out.append(f"9{len(out) + 1:06d}")
     return "\n".join(out) + "\n"
+
+
+def render(world: World, day: date) -> str | None:
+    """The lockbox file for ``day``, or None when no check came in."""
+    return render_items(day, world.lockbox_number, items_on(world, day))

@@ -8,12 +8,14 @@ the structured ``NNN?00...?20...?32...`` layout many banks use (65 characters a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
 from finance_pipeline.generator.dates import add_business_days, business_day_ordinal
 from finance_pipeline.generator.ids import swift_text
 from finance_pipeline.generator.model import BankLine, World
+from finance_pipeline.money import exponent
 
 ACCOUNT = "GB01-GBP-OPER"
 _LINE = 65
@@ -33,14 +35,16 @@ def file_name(day: date) -> str:
     return f"GLB_GB01_{day:%Y%m%d}.sta"
 
 
-def amount_text(value: Decimal) -> str:
-    """SWIFT amount: decimal comma, no sign, no thousands separator."""
-    return format(abs(value).quantize(Decimal("0.01")), "f").replace(".", ",")
+def amount_text(value: Decimal, currency: str = "GBP") -> str:
+    """SWIFT amount: decimal comma, no sign, no thousands separator; the currency's decimals
+    (a JPY amount has none, and SWIFT still writes the comma: ``1500,``)."""
+    text = format(abs(value).quantize(Decimal(1).scaleb(-exponent(currency))), "f")
+    return text.replace(".", ",") if "." in text else text + ","
 
 
 def _balance(tag: str, value: Decimal, day: date, currency: str) -> str:
     mark = "C" if value >= 0 else "D"
-    return f":{tag}:{mark}{day:%y%m%d}{currency}{amount_text(value)}"
+    return f":{tag}:{mark}{day:%y%m%d}{currency}{amount_text(value, currency)}"
 
 
 def _chunks(text: str) -> list[str]:
@@ -89,28 +93,46 @@ def _statement_line(line: BankLine) -> list[str]:
     # the account owner's reference: ours on payments out, the payer's end-to-end id on money in
     reference = (line.customer_ref if line.amount < 0 else line.end_to_end_id) or "NONREF"
     head = (
-        f":61:{line.value_date:%y%m%d}{line.booking_date:%m%d}{mark}{amount_text(line.amount)}"
+        f":61:{line.value_date:%y%m%d}{line.booking_date:%m%d}{mark}"
+        f"{amount_text(line.amount, line.currency)}"
         f"N{swift_type}{reference[:16]}//{line.bank_ref}"
     )
     info = _info(line)
     return [head, f":86:{info[0]}", *info[1:]]
 
 
-def render(world: World, day: date) -> str:
-    account = world.bank_account(ACCOUNT)
-    lines = world.statement_lines(ACCOUNT, day)
-    opening = world.opening_balance(ACCOUNT, day)
+def render_statement(
+    account_number: str,
+    currency: str,
+    day: date,
+    opening: Decimal,
+    lines: Sequence[BankLine],
+    sequence: int,
+) -> str:
+    """One MT940 statement for ``day``; the opening balance is dated the business day before."""
     closing = opening + sum((b.amount for b in lines), Decimal(0))
     previous = add_business_days(day, -1)
     out = [
         f":20:STMT{day:%y%m%d}GB01",
-        f":25:{account.account_number}",
-        f":28C:{business_day_ordinal(day):05d}/001",
-        _balance("60F", opening, previous, account.currency),
+        f":25:{account_number}",
+        f":28C:{sequence:05d}/001",
+        _balance("60F", opening, previous, currency),
     ]
     for line in lines:
         out.extend(_statement_line(line))
-    out.append(_balance("62F", closing, day, account.currency))
-    out.append(_balance("64", closing, day, account.currency))
+    out.append(_balance("62F", closing, day, currency))
+    out.append(_balance("64", closing, day, currency))
     out.append("-")
     return "\n".join(out) + "\n"
+
+
+def render(world: World, day: date) -> str:
+    account = world.bank_account(ACCOUNT)
+    return render_statement(
+        account.account_number,
+        account.currency,
+        day,
+        world.opening_balance(ACCOUNT, day),
+        world.statement_lines(ACCOUNT, day),
+        business_day_ordinal(day),
+    )
