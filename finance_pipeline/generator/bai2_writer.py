@@ -98,7 +98,10 @@ def _detail_records(line: BankLine, day: date, currency: str) -> list[str]:
     )
     records = [head]
     for chunk in more:
-        records.extend(f"88,{piece}" for piece in textwrap.wrap(chunk, _MAX_TEXT) or [""])
+        # break only at blanks: the parser joins 88s with one blank, so a cut after a hyphen
+        # ("INV-" / "2026") would come back as "INV- 2026"
+        pieces = textwrap.wrap(chunk, _MAX_TEXT, break_on_hyphens=False) or [""]
+        records.extend(f"88,{piece}" for piece in pieces)
     return records
 
 

@@ -47,6 +47,11 @@ def _balance(tag: str, value: Decimal, day: date, currency: str) -> str:
     return f":{tag}:{mark}{day:%y%m%d}{currency}{amount_text(value, currency)}"
 
 
+def _subfield_text(text: str) -> str:
+    """SWIFT X text without ``?``, which starts the next ``?NN`` subfield in :86:."""
+    return swift_text(text).replace("?", "")
+
+
 def _chunks(text: str) -> list[str]:
     return [text[i : i + _SUBFIELD] for i in range(0, len(text), _SUBFIELD)]
 
@@ -61,14 +66,14 @@ def _info(line: BankLine) -> list[str]:
     purpose: list[str] = []
     if line.end_to_end_id:
         purpose.extend(_chunks(f"EREF+{line.end_to_end_id}"))
-    remittance = " ".join(swift_text(r.reference) for r in line.remittance)
+    remittance = " ".join(_subfield_text(r.reference) for r in line.remittance)
     if remittance:
         purpose.extend(_chunks(f"SVWZ+{remittance}"))
     text = f"{code}?00{posting}?100999"
     text += "".join(f"?{20 + i}{piece}" for i, piece in enumerate(purpose[:10]))
     if line.counterparty_account:
         text += f"?31{line.counterparty_account}"
-    name = _chunks(swift_text(line.counterparty_name or "").upper())
+    name = _chunks(_subfield_text(line.counterparty_name or "").upper())
     for i, piece in enumerate(name[:2]):
         text += f"?{32 + i}{piece}"
     return _wrap(text)[:6]

@@ -29,7 +29,7 @@ from finance_pipeline.generator.model import BankLine, Payment, RemitRef
 from finance_pipeline.money import exponent
 
 ROUND_TRIP = settings(
-    max_examples=50,
+    max_examples=25,
     deadline=None,
     derandomize=True,
     database=None,
@@ -89,9 +89,7 @@ def references(max_size: int = 16) -> st.SearchStrategy[str]:
 
 
 @st.composite
-def bank_lines(
-    draw: st.DrawFn, fmt: str, currency: str, day: date, text: str
-) -> list[BankLine]:
+def bank_lines(draw: st.DrawFn, fmt: str, currency: str, day: date, text: str) -> list[BankLine]:
     credit_kinds, debit_kinds = KINDS[fmt]
     count = draw(st.integers(0, 30))
     lines = []
@@ -159,6 +157,10 @@ def statements(draw: st.DrawFn, fmt: str, text: str = TEXT) -> Drawn:
     )
 
 
+def swift_x(text: str) -> str:
+    return swift_text(text).replace("?", "")
+
+
 def normalized(text: str | None) -> str:
     return " ".join((text or "").split())
 
@@ -204,8 +206,23 @@ def test_bai2_round_trip(drawn: Drawn) -> None:
         # 16/88 text cannot hold "," or "/" (the writer maps them to blanks) and 88 wrapping
         # may move blanks: every reference must be there, compared blank-normalized.
         text = normalized(entry.remittance_text)
-        for remit in line.remittance:
+        for remit in [] if line.kind in BAI2_NO_REMITTANCE else line.remittance:
             assert normalized(bai_text(remit.reference)) in text
+
+
+def test_bai2_88_wrap_keeps_hyphenated_references() -> None:
+    # Found while writing the round trips: 88 lines were cut after a hyphen, and the parser
+    # (joining 88s with a blank) read "INV- 2026-0001".
+    first, reference = "A" * 40, "ACME-INVOICE-" + "Y" * 30
+    line = BankLine(
+        "bai2", "ACCT", date(2026, 1, 5), date(2026, 1, 5), Decimal("-5.00"), "USD",
+        "vendor_wire", "R1", counterparty_name="ACME",
+        remittance=[RemitRef(first), RemitRef(reference)],
+    )  # fmt: skip
+    data = bai2_writer.render_statement("123456", "USD", date(2026, 1, 5), Decimal(0), [line])
+    parsed = bai2.parse(data.encode("ascii"), "wrap.bai")
+    assert_ok(parsed)
+    assert reference in (parsed.statements[0].entries[0].remittance_text or "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,7 +253,9 @@ def test_camt_round_trip(drawn: Drawn) -> None:
         assert entry.value_date == line.value_date
         assert entry.acct_svcr_ref == line.bank_ref
         assert entry.end_to_end_id == line.end_to_end_id
-        unstructured = " ".join(latin_basic(r.reference) for r in line.remittance if not r.structured)
+        unstructured = " ".join(
+            latin_basic(r.reference) for r in line.remittance if not r.structured
+        )
         assert entry.remittance_text == (unstructured[:140].strip() or None)
         assert [(r.reference, r.kind) for r in entry.remittance] == [
             (r.reference, "creditor_reference") for r in line.remittance if r.structured
@@ -267,10 +286,11 @@ def test_mt940_round_trip(drawn: Drawn) -> None:
         owner_ref = line.customer_ref if line.amount < 0 else line.end_to_end_id
         assert entry.customer_reference == owner_ref
         assert entry.end_to_end_id == line.end_to_end_id
-        remittance = " ".join(swift_text(r.reference) for r in line.remittance).strip()
+        # "?" would open a new ?NN subfield in :86:, so the writer drops it
+        remittance = " ".join(swift_x(r.reference) for r in line.remittance).strip()
         if remittance:
             assert entry.remittance_text == remittance
-        name = swift_text(line.counterparty_name or "").upper()[:54].strip()
+        name = swift_x(line.counterparty_name or "").upper()[:54].strip()
         assert entry.counterparty_name == (name or None)
 
 
@@ -314,9 +334,11 @@ def lockbox_items(draw: st.DrawFn, day: date) -> list[Payment]:
 
 
 @ROUND_TRIP
-@given(st.dates(date(2001, 1, 1), date(2068, 12, 31)).flatmap(
-    lambda day: st.tuples(st.just(day), lockbox_items(day))
-))
+@given(
+    st.dates(date(2001, 1, 1), date(2068, 12, 31)).flatmap(
+        lambda day: st.tuples(st.just(day), lockbox_items(day))
+    )
+)
 def test_lockbox_round_trip(drawn: tuple[date, list[Payment]]) -> None:
     day, items = drawn
     data = lockbox_writer.render_items(day, "0071234", items)
