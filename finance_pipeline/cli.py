@@ -32,6 +32,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--month-end", action="store_true", help="also run the month-end close")
     run.add_argument("--home", help="pipeline home (default $FINANCE_PIPELINE_HOME or ./var)")
 
+    evaluate = sub.add_parser(
+        "evaluate", help="score matching against the generator's ground truth on generated data"
+    )
+    evaluate.add_argument("--days", type=int, default=22, help="business days (default 22)")
+    evaluate.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    evaluate.add_argument(
+        "--start", type=date.fromisoformat, default=date(2026, 10, 1), help="first day"
+    )
+
     inspect = sub.add_parser("inspect", help="parse one bank or lockbox file and check it")
     inspect.add_argument("file", type=Path)
     inspect.add_argument(
@@ -66,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "inspect":
             return cmd_inspect(args)
+        if args.command == "evaluate":
+            from finance_pipeline.evaluation import cmd_evaluate
+
+            return cmd_evaluate(args)
         if args.command == "exceptions":
             return cmd_exceptions(args)
         if args.command == "trace":
