@@ -573,9 +573,22 @@ def _read_statement_file(
 ) -> str:
     fmt = "auto" if source.format in ("bai2", "camt", "mt940") else source.format
     try:
-        parsed = parse_bytes(
-            data, arrival.file_name, fmt, **_parse_options(source, batch.config_dir)
-        )
+        csv_columns = source.options.get("csv_columns")
+        if source.format == "lockbox" and csv_columns:
+            # A lockbox provider that sends CSV: columns named in the config, same checks.
+            from finance_pipeline.formats.lockbox import parse_csv
+
+            parsed = parse_csv(
+                data,
+                arrival.file_name,
+                dict(csv_columns),
+                currency=source.options.get("currency", "USD"),
+                date_format=source.options.get("csv_date_format", "%Y-%m-%d"),
+            )
+        else:
+            parsed = parse_bytes(
+                data, arrival.file_name, fmt, **_parse_options(source, batch.config_dir)
+            )
     except ParseError as exc:
         _quarantine(batch, arrival, source, str(exc), "parse_error")
         return "quarantined"
