@@ -110,6 +110,22 @@ def _std(
     ]
 
 
+def _gl_std(lines: pl.DataFrame, amount: pl.Expr) -> list[pl.Expr]:
+    """The standard side columns of GL journal lines, with ``amount`` as the line's movement."""
+    return _std(
+        lines,
+        "gl_journal_lines",
+        "gl_line_id",
+        entity=pl.col("entity_id"),
+        currency=pl.col("currency"),
+        amount=amount,
+        date=pl.col("posting_date"),
+        label=pl.format(
+            "GL line {} ({})", pl.col("gl_line_id"), pl.col("description").fill_null("")
+        ),
+    )
+
+
 def _patterns(ruleset: RuleSet) -> list[str]:
     return list(ruleset.references.get("patterns") or DEFAULT_REFERENCE_PATTERNS)
 
@@ -627,18 +643,7 @@ def bank_reconciliation(tables: _Tables, ruleset: RuleSet) -> Sides:
         pl.Decimal(18, 4)
     )
     right = cash_lines.select(
-        *_std(
-            cash_lines,
-            "gl_journal_lines",
-            "gl_line_id",
-            entity=pl.col("entity_id"),
-            currency=pl.col("currency"),
-            amount=movement,
-            date=pl.col("posting_date"),
-            label=pl.format(
-                "GL line {} ({})", pl.col("gl_line_id"), pl.col("description").fill_null("")
-            ),
-        ),
+        *_gl_std(cash_lines, movement),
         pl.col("gl_account").alias("cash_account"),
         pl.col("refs").fill_null(EMPTY_LIST),
         name_key(pl.col("description")).alias("party"),
@@ -873,18 +878,7 @@ def payroll_to_ledger(tables: _Tables, ruleset: RuleSet) -> Sides:
     )
     lines = lines.filter(posted.fill_null(0) > 0)
     right = lines.select(
-        *_std(
-            lines,
-            "gl_journal_lines",
-            "gl_line_id",
-            entity=pl.col("entity_id"),
-            currency=pl.col("currency"),
-            amount=posted,
-            date=pl.col("posting_date"),
-            label=pl.format(
-                "GL line {} ({})", pl.col("gl_line_id"), pl.col("description").fill_null("")
-            ),
-        ),
+        *_gl_std(lines, posted),
         pl.col("gl_account").alias("account"),
         pl.when(pl.col("by_cc"))
         .then(pl.col("cost_center_id"))
