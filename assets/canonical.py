@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
-import polars as pl
 
 from assets.metadata import markdown_preview
 from assets.partitions import business_days
@@ -58,18 +57,18 @@ def canonical_tables(
 ) -> Iterator[dg.MaterializeResult]:
     home = pipeline.home_dir()
     day = date.fromisoformat(context.partition_key)
-    manifest = lake.read_partition(home.lake, "raw_files", day)
+    manifest = lake.read_partition(home.lake_location, "raw_files", day)
     arrivals = (
         [Arrival(**row) for row in manifest.iter_rows(named=True)] if manifest is not None else []
     )
     archive = RawArchive(home.archive)
     config = pipeline.load()
-    batch, statuses = build_canonical(config, archive, arrivals, day, home.lake)
+    batch, statuses = build_canonical(config, archive, arrivals, day, home.lake_location)
     for sha, status in sorted(statuses.items()):
         archive.record_status(sha, status, "", context.run_id)
     tables = batch.tables()
     for table, frame in tables.items():
-        lake.write_partition(home.lake, table, day, frame)
+        lake.write_partition(home.lake_location, table, day, frame)
         yield dg.MaterializeResult(
             asset_key=table,
             metadata={"rows": frame.height, "preview": markdown_preview(frame)},
@@ -81,7 +80,7 @@ def canonical_tables(
         "reference_flags": batch.reference_flag_frame(),
     }
     for table, frame in quality.items():
-        lake.write_partition(home.lake, table, day, frame)
+        lake.write_partition(home.lake_location, table, day, frame)
         yield dg.MaterializeResult(
             asset_key=table,
             metadata={"rows": frame.height, "preview": markdown_preview(frame)},
@@ -108,11 +107,9 @@ def _contract_check(table: str) -> dg.AssetChecksDefinition:
         home = pipeline.home_dir()
         key = context.run.tags.get("dagster/partition")
         if key:
-            found = lake.read_partition(home.lake, table, date.fromisoformat(key))
-        elif lake.has_table(home.lake, table):
-            found = pl.read_parquet(lake.table_glob(home.lake, table), hive_partitioning=False)
+            found = lake.read_partition(home.lake_location, table, date.fromisoformat(key))
         else:
-            found = None
+            found = lake.read_table(home.lake_location, table)
         frame = found if found is not None else empty_frame(model)
         try:
             model.validate(frame, lazy=True)

@@ -25,9 +25,9 @@ def close_pack(
     and the match-rate trend, as of the latest daily state inside the month."""
     home = pipeline.home_dir()
     month = date.fromisoformat(context.partition_key)
-    pack = build_close_pack(home.lake, month)
+    pack = build_close_pack(home.lake_location, month)
     for name, frame in pack.sections().items():
-        lake.write_partition(home.lake, name, month, frame)
+        lake.write_partition(home.lake_location, name, month, frame)
     unreconciled = pack.unreconciled_balances.filter(pack.unreconciled_balances["difference"] != 0)
     return dg.MaterializeResult(
         metadata={

@@ -2,9 +2,9 @@
 
 Sources fail transiently (an SFTP server refusing connections at 07:00, an API answering
 503): retrying with exponential backoff and jitter rides those out without hammering the
-source in lockstep with every other run. A retry only happens when the step *raises*; an
-asset that records a source error and carries on (as ``raw_files`` does today) needs to
-raise for the sources it must have, or use ``dg.RetryRequested`` for transient errors only.
+source in lockstep with every other run. Each source is its own ingest step
+(``assets/ingest.py``): a transient error raises and is retried; only the last attempt records
+the error instead, so the day goes on without that source.
 
 Pools bound how many steps touch one shared thing at once: the DuckDB file has one writer,
 and a bank's SFTP server gets at most two sessions from us. Dagster keeps pool limits in the
@@ -17,6 +17,8 @@ import re
 from collections.abc import Iterable, Mapping
 
 import dagster as dg
+
+from finance_pipeline.config import ConfigError, SourceConfig
 
 # Dagster waits (2**n - 1) * delay before retry n, +/- up to one delay of jitter: about 15 s,
 # 45 s, 105 s and 225 s, so the fifth and last attempt starts within ~7 minutes, well inside
@@ -31,6 +33,33 @@ SOURCE_RETRY_POLICY = dg.RetryPolicy(
 DUCKDB_WRITER_POOL = "duckdb_writer"
 SFTP_POOL_LIMIT = 2
 POOL_LIMITS: Mapping[str, int] = {DUCKDB_WRITER_POOL: 1}
+
+
+def source_retry_policy(source: SourceConfig) -> dg.RetryPolicy:
+    """The source's ``step_retry:`` block (``max_retries``, ``delay_seconds``), else the default.
+
+    Not to be confused with ``transport.retry``: that one retries single requests within a
+    step in seconds; this one reruns the whole ingest step minutes later, through Dagster.
+    """
+    block = source.options.get("step_retry")
+    if block is None:
+        return SOURCE_RETRY_POLICY
+    if not isinstance(block, Mapping) or set(block) - {"max_retries", "delay_seconds"}:
+        raise ConfigError(
+            f"source {source.name!r}: step_retry takes max_retries and delay_seconds only"
+        )
+    return dg.RetryPolicy(
+        max_retries=int(block.get("max_retries", SOURCE_RETRY_POLICY.max_retries)),
+        delay=float(block.get("delay_seconds", SOURCE_RETRY_POLICY.delay or 0)),
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
+
+
+def source_pool(source: SourceConfig) -> str | None:
+    """SFTP sources share their host's pool; other sources need none."""
+    host = (source.transport or {}).get("host")
+    return sftp_pool(str(host)) if source.transport.get("type") == "sftp" and host else None
 
 
 def sftp_pool(host: str) -> str:

@@ -12,7 +12,6 @@ partition, else the latest partition of the table the check reads.
 
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -21,7 +20,6 @@ from pydantic import Field
 
 from assets.resources import PipelineResource
 from finance_pipeline import lake, quality
-from finance_pipeline.storage import as_location
 
 DEFAULT_MATCH_RATE_FLOOR = 0.8
 # (table, natural key, also unique across business dates?) Invoices may be re-exported on a
@@ -44,13 +42,16 @@ class QualityCheckConfig(dg.Config):
 # --- lake access ------------------------------------------------------------------------------
 
 
-def _partition_days(lake_root: Path, table: str) -> list[date]:
+def _partition_days(lake_root: lake.Lake, table: str) -> list[date]:
     """Dates with a partition, from folder names (recon tables carry no date column)."""
-    return as_location(lake_root).partition_dates(table)
+    return lake.partition_dates(lake_root, table)
 
 
 def _business_day(
-    context: dg.AssetCheckExecutionContext, config: QualityCheckConfig, lake_root: Path, table: str
+    context: dg.AssetCheckExecutionContext,
+    config: QualityCheckConfig,
+    lake_root: lake.Lake,
+    table: str,
 ) -> date | None:
     if config.business_date:
         return date.fromisoformat(config.business_date)
@@ -64,8 +65,8 @@ def _business_day(
     return days[-1] if days else None
 
 
-def _column_of_days(lake_root: Path, table: str, column: str, days: list[date]) -> list[str]:
-    return as_location(lake_root).read_column(table, column, days)
+def _column_of_days(lake_root: lake.Lake, table: str, column: str, days: list[date]) -> list[str]:
+    return lake.read_column(lake_root, table, column, days)
 
 
 def _rows(frame: pl.DataFrame | None, **filters: Any) -> pl.DataFrame | None:
@@ -129,7 +130,7 @@ def _table_md(frame: pl.DataFrame, limit: int = 20) -> dg.MetadataValue:
 
 
 def unique_key_result(
-    lake_root: Path, table: str, key: str, across_days: bool, day: date | None
+    lake_root: lake.Lake, table: str, key: str, across_days: bool, day: date | None
 ) -> dg.AssetCheckResult:
     """A natural key loaded twice double-counts money downstream."""
     frame = lake.read_partition(lake_root, table, day) if day else None
@@ -150,7 +151,7 @@ def unique_key_result(
     return _result(outcome, day, key=key, duplicates_in_day=duplicates, **extra)
 
 
-def control_total_result(lake_root: Path, table: str, day: date | None) -> dg.AssetCheckResult:
+def control_total_result(lake_root: lake.Lake, table: str, day: date | None) -> dg.AssetCheckResult:
     """Rows of ``table`` per file against the entry counts the files state themselves."""
     if day is None:
         return not_evaluated(f"no partition of {table}")
@@ -224,7 +225,7 @@ CANONICAL_CHECK_SPECS = [
 def canonical_quality(
     context: dg.AssetCheckExecutionContext, config: QualityCheckConfig, pipeline: PipelineResource
 ) -> Iterator[dg.AssetCheckResult]:
-    lake_root = pipeline.home_dir().lake
+    lake_root = pipeline.home_dir().lake_location
     selected = context.selected_asset_check_keys
     for table, key, across in KEY_RULES:
         check_key = dg.AssetCheckKey(dg.AssetKey(table), f"unique_{key}")
@@ -241,19 +242,19 @@ def canonical_quality(
 # --- recon checks -----------------------------------------------------------------------------
 
 
-def _booked_bank_ids(lake_root: Path, day: date) -> pl.Series | None:
+def _booked_bank_ids(lake_root: lake.Lake, day: date) -> pl.Series | None:
     frame = lake.read_partition(lake_root, "bank_transactions", day)
     if frame is None:
         return None
     return frame.filter(pl.col("status") == "BOOK")["transaction_id"]
 
 
-def _matched_ids(lake_root: Path, day: date) -> list[str]:
+def _matched_ids(lake_root: lake.Lake, day: date) -> list[str]:
     days = [d for d in _partition_days(lake_root, "match_members") if d <= day]
     return _column_of_days(lake_root, "match_members", "record_id", days)
 
 
-def bank_coverage_result(lake_root: Path, day: date | None) -> dg.AssetCheckResult:
+def bank_coverage_result(lake_root: lake.Lake, day: date | None) -> dg.AssetCheckResult:
     """A booked bank line in neither a match nor an exception would vanish from review."""
     for table in ("match_members", "exceptions"):
         if not lake.has_table(lake_root, table):
@@ -277,7 +278,7 @@ def bank_coverage_result(lake_root: Path, day: date | None) -> dg.AssetCheckResu
     )
 
 
-def journals_balanced_result(lake_root: Path, day: date | None) -> dg.AssetCheckResult:
+def journals_balanced_result(lake_root: lake.Lake, day: date | None) -> dg.AssetCheckResult:
     """An unbalanced proposal cannot be posted to a ledger: it must not reach export."""
     if not lake.has_table(lake_root, "journal_proposals"):
         return not_evaluated("lake table journal_proposals is absent (journals not built yet)")
@@ -296,7 +297,7 @@ def journals_balanced_result(lake_root: Path, day: date | None) -> dg.AssetCheck
     )
 
 
-def match_rate_result(lake_root: Path, day: date | None, floor: float) -> dg.AssetCheckResult:
+def match_rate_result(lake_root: lake.Lake, day: date | None, floor: float) -> dg.AssetCheckResult:
     """A sudden drop in matched bank lines flags a broken rule or feed (a warning)."""
     if not lake.has_table(lake_root, "match_members"):
         return not_evaluated("lake table match_members is absent (matching not built yet)")
@@ -340,7 +341,7 @@ def build_recon_checks(
         config: QualityCheckConfig,
         pipeline: PipelineResource,
     ) -> dg.AssetCheckResult:
-        lake_root = pipeline.home_dir().lake
+        lake_root = pipeline.home_dir().lake_location
         day = _business_day(context, config, lake_root, "bank_transactions")
         return bank_coverage_result(lake_root, day)
 
@@ -355,7 +356,7 @@ def build_recon_checks(
         config: QualityCheckConfig,
         pipeline: PipelineResource,
     ) -> dg.AssetCheckResult:
-        lake_root = pipeline.home_dir().lake
+        lake_root = pipeline.home_dir().lake_location
         day = _business_day(context, config, lake_root, "journal_proposals")
         return journals_balanced_result(lake_root, day)
 
@@ -370,7 +371,7 @@ def build_recon_checks(
         config: QualityCheckConfig,
         pipeline: PipelineResource,
     ) -> dg.AssetCheckResult:
-        lake_root = pipeline.home_dir().lake
+        lake_root = pipeline.home_dir().lake_location
         day = _business_day(context, config, lake_root, "bank_transactions")
         return match_rate_result(lake_root, day, match_rate_floor(pipeline))
 

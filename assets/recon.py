@@ -47,12 +47,7 @@ def previous_state(lake_root, table: str, day: date, lookback_days: int = 31):
 
 def _raw_files(lake_root, day: date) -> pl.DataFrame | None:
     """The archive manifest rows up to ``day`` (which raw file version each record came from)."""
-    frames = [
-        pl.read_parquet(path)
-        for path in sorted((lake_root / "raw_files").glob("business_date=*/data.parquet"))
-        if path.parent.name.split("=", 1)[1] <= day.isoformat()
-    ]
-    return pl.concat(frames, how="diagonal_relaxed") if frames else None
+    return lake.read_table(lake_root, "raw_files", upto=day)
 
 
 def _stored(lake_root, day: date) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -107,7 +102,7 @@ def matching(
     """Run every workflow's rules over everything known on the business date."""
     home = pipeline.home_dir()
     day = date.fromisoformat(context.partition_key)
-    tables = load_tables(home.lake, day)
+    tables = load_tables(home.lake_location, day)
     created = datetime.combine(day, time())
     results = {
         w: run_workflow(w, tables, run_id=context.run_id, created_at=created) for w in WORKFLOWS
@@ -119,16 +114,16 @@ def matching(
     ).cast(UNMATCHED)
     # A match keeps the run that first made it: reruns write identical bytes.
     earlier = [
-        lake.read_partition(home.lake, "matches", day),
-        previous_state(home.lake, "matches", day),
+        lake.read_partition(home.lake_location, "matches", day),
+        previous_state(home.lake_location, "matches", day),
     ]
     matches = carry_forward_matches(matches, earlier)
-    lake.write_partition(home.lake, "matches", day, matches)
-    lake.write_partition(home.lake, "match_members", day, members)
-    lake.write_partition(home.lake, "unmatched", day, unmatched)
+    lake.write_partition(home.lake_location, "matches", day, matches)
+    lake.write_partition(home.lake_location, "match_members", day, members)
+    lake.write_partition(home.lake_location, "unmatched", day, unmatched)
     for message in log_lines(matches, members):
         context.log.info(message)
-    lineage = audit.record_lineage(tables, _raw_files(home.lake, day))
+    lineage = audit.record_lineage(tables, _raw_files(home.lake_location, day))
     logged = audit.append_events(
         home.root,
         audit.match_events(matches, members, lineage, run_id=context.run_id, business_date=day),
@@ -167,20 +162,20 @@ def exceptions(
     home = pipeline.home_dir()
     day = date.fromisoformat(context.partition_key)
     settings = pipeline.load().settings
-    tables = load_tables(home.lake, day)
-    results = results_by_workflow(*_stored(home.lake, day))
+    tables = load_tables(home.lake_location, day)
+    results = results_by_workflow(*_stored(home.lake_location, day))
     master = {t: tables[t] for t in MASTER_TABLES if t in tables}
     candidates = combine_candidates(
         [
-            ingest_candidates(home.lake, day),
+            ingest_candidates(home.lake_location, day),
             *(matching_candidates(w, r, tables, day, settings) for w, r in results.items()),
             reference_candidates(reference_flags(tables, master), tables),
         ]
     )
-    previous = previous_state(home.lake, "exceptions", day)
+    previous = previous_state(home.lake_location, "exceptions", day)
     state = roll_forward(candidates, previous, day, {"ingest", *WORKFLOWS})
-    lake.write_partition(home.lake, "exceptions", day, state)
-    lineage = audit.record_lineage(tables, _raw_files(home.lake, day))
+    lake.write_partition(home.lake_location, "exceptions", day, state)
+    lineage = audit.record_lineage(tables, _raw_files(home.lake_location, day))
     logged = audit.append_events(
         home.root,
         audit.exception_events(state, previous, lineage, run_id=context.run_id, business_date=day),
@@ -216,15 +211,17 @@ def journal_proposals(
     exported for ERP import as CSV and JSON under `<home>/exports/`."""
     home = pipeline.home_dir()
     day = date.fromisoformat(context.partition_key)
-    tables = load_tables(home.lake, day)
-    matches, members, _ = _stored(home.lake, day)
+    tables = load_tables(home.lake_location, day)
+    matches, members, _ = _stored(home.lake_location, day)
     today = propose_journals(matches, members, tables, pipeline.load().settings)
-    state = roll_forward_journals(today, previous_state(home.lake, "journal_proposals", day))
-    lake.write_partition(home.lake, "journal_proposals", day, state)
+    state = roll_forward_journals(
+        today, previous_state(home.lake_location, "journal_proposals", day)
+    )
+    lake.write_partition(home.lake_location, "journal_proposals", day, state)
     proposed = state.filter(pl.col("status") == "proposed")
     export_csv(proposed, home.root / "exports" / f"journal_proposals_{day}.csv")
     export_json(proposed, home.root / "exports" / f"journal_proposals_{day}.json")
-    lineage = audit.record_lineage(tables, _raw_files(home.lake, day))
+    lineage = audit.record_lineage(tables, _raw_files(home.lake_location, day))
     logged = audit.append_events(
         home.root,
         audit.journal_events(
@@ -251,7 +248,7 @@ def journals_balance(
     home = pipeline.home_dir()
     key = context.run.tags.get("dagster/partition")
     frame = (
-        lake.read_partition(home.lake, "journal_proposals", date.fromisoformat(key))
+        lake.read_partition(home.lake_location, "journal_proposals", date.fromisoformat(key))
         if key
         else None
     )

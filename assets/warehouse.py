@@ -25,7 +25,7 @@ from finance_pipeline.warehouse import refresh
 def warehouse(pipeline: PipelineResource) -> dg.MaterializeResult:
     """`warehouse.duckdb`: views over every lake table, for analysts and the CLI."""
     home = pipeline.home_dir()
-    counts = refresh(home.warehouse, home.lake)
+    counts = refresh(home.warehouse, home.lake_location)
     return dg.MaterializeResult(
         metadata={"path": str(home.warehouse), **{k: v for k, v in sorted(counts.items())}}
     )

@@ -84,7 +84,7 @@ class CanonicalBatch:
     """Everything one business date produced, before it is written to the lake."""
 
     business_date: date
-    lake_root: Path
+    lake_root: lake.Lake
     config_dir: Path | None = None
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
@@ -439,7 +439,7 @@ def stripe_rows(
 # --- the day's batch -------------------------------------------------------------------------
 
 
-def latest_bank_accounts(batch: CanonicalBatch, lake_root: Path) -> dict[str, dict[str, Any]]:
+def latest_bank_accounts(batch: CanonicalBatch, lake_root: lake.Lake) -> dict[str, dict[str, Any]]:
     """Bank account master data by account number: today's export, else the latest before."""
     frame = masterdata.latest_snapshot(
         "bank_accounts", batch.frames.get("bank_accounts", []), lake_root, batch.business_date
@@ -502,11 +502,11 @@ def _record_checks(
             )
 
 
-def previous_closings(lake_root: Path, before: date) -> dict[str, dict[str, Any]]:
+def previous_closings(lake_root: lake.Lake, before: date) -> dict[str, dict[str, Any]]:
     """Each account's last stated closing balance (and sequence) in earlier partitions."""
-    if not lake.has_table(lake_root, "bank_balances"):
+    history = lake.read_table(lake_root, "bank_balances")
+    if history is None:
         return {}
-    history = pl.read_parquet(lake.table_glob(lake_root, "bank_balances"), hive_partitioning=False)
     closings = (
         history.filter((pl.col("business_date") < before) & (pl.col("kind") == "closing"))
         .sort("account_number", "as_of", "business_date", "statement_sequence", nulls_last=False)
@@ -614,7 +614,7 @@ def build_canonical(
     archive: RawArchive,
     arrivals: Iterable[Arrival],
     business_date: date,
-    lake_root: Path,
+    lake_root: lake.Lake,
 ) -> tuple[CanonicalBatch, dict[str, str]]:
     """Read each first arrival of the day; returns the batch and a parse status per file hash."""
     batch = CanonicalBatch(

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from finance_pipeline.calendar import BusinessCalendar, business_days
 from finance_pipeline.config import ConfigError, Home, default_config_path, load_config
+from finance_pipeline.storage import LAKE_URL_ENV
 
 DEMO_START = date(2026, 10, 26)
 
@@ -175,6 +176,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from finance_pipeline.runs import run_close, run_dates
 
     home = Home.resolve(args.home)
+    if not home.lake_location.is_local:
+        # The demo wipes the lake it writes to; never do that to a shared object store.
+        where = home.lake_location.url
+        print(f"demo: refusing to write demo data to {where}; unset ${LAKE_URL_ENV}")
+        return 2
     # The demo owns its landing zone and derived data; Dagster's run history is kept.
     for folder in ("landing", "truth", "lake", "archive"):
         shutil.rmtree(home.root / folder, ignore_errors=True)
@@ -226,7 +232,7 @@ def cmd_exceptions(args: argparse.Namespace) -> int:
     from finance_pipeline.trace import latest_state
 
     home = Home.resolve(args.home)
-    state = latest_state(home.lake, "exceptions")
+    state = latest_state(home.lake_location, "exceptions")
     if state is None:
         print(
             f"no exceptions yet under {home.root} (run finance-pipeline run or demo)",
@@ -276,7 +282,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from finance_pipeline.trace import trace
 
     home = Home.resolve(args.home)
-    result = trace(args.id, home.lake)
+    result = trace(args.id, home.lake_location)
     if args.json:
         print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
     else:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import polars as pl
 
@@ -41,17 +40,12 @@ def month_end(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
-def _read_all(lake_root: Path, table: str) -> pl.DataFrame | None:
-    if not lake.has_table(lake_root, table):
-        return None
-    return pl.read_parquet(
-        lake.table_glob(lake_root, table), hive_partitioning=False, include_file_paths="_path"
-    ).with_columns(
-        pl.col("_path").str.extract(r"business_date=([0-9-]+)", 1).str.to_date().alias("_as_of")
-    )
+def _read_all(lake_root: lake.Lake, table: str) -> pl.DataFrame | None:
+    """Every partition of ``table``, each row with its partition's date as ``_as_of``."""
+    return lake.read_table(lake_root, table, partition_column="_as_of")
 
 
-def _latest_state_in_month(lake_root: Path, table: str, month: date) -> pl.DataFrame | None:
+def _latest_state_in_month(lake_root: lake.Lake, table: str, month: date) -> pl.DataFrame | None:
     frame = _read_all(lake_root, table)
     if frame is None:
         return None
@@ -61,7 +55,7 @@ def _latest_state_in_month(lake_root: Path, table: str, month: date) -> pl.DataF
     return inside.filter(pl.col("_as_of") == inside["_as_of"].max())
 
 
-def exceptions_by_owner(lake_root: Path, month: date) -> tuple[pl.DataFrame, date | None]:
+def exceptions_by_owner(lake_root: lake.Lake, month: date) -> tuple[pl.DataFrame, date | None]:
     state = _latest_state_in_month(lake_root, "exceptions", month)
     schema = {
         "owner_role": pl.String,
@@ -87,7 +81,7 @@ def exceptions_by_owner(lake_root: Path, month: date) -> tuple[pl.DataFrame, dat
     return summary.select(list(schema)).cast(schema), state["_as_of"].max()
 
 
-def unreconciled_balances(lake_root: Path, month: date) -> pl.DataFrame:
+def unreconciled_balances(lake_root: lake.Lake, month: date) -> pl.DataFrame:
     """Bank closing balance at month end against the ledger's cash account balance."""
     schema = {
         "entity_id": pl.String,
@@ -144,16 +138,14 @@ def unreconciled_balances(lake_root: Path, month: date) -> pl.DataFrame:
     return result.select(list(schema)).cast(schema)
 
 
-def month_journal_proposals(lake_root: Path, month: date) -> pl.DataFrame:
+def month_journal_proposals(lake_root: lake.Lake, month: date) -> pl.DataFrame:
     state = _latest_state_in_month(lake_root, "journal_proposals", month)
     if state is None:
         return pl.DataFrame()
-    return state.filter(pl.col("posting_date").is_between(month, month_end(month))).drop(
-        "_path", "_as_of"
-    )
+    return state.filter(pl.col("posting_date").is_between(month, month_end(month))).drop("_as_of")
 
 
-def match_rate_trend(lake_root: Path, month: date) -> pl.DataFrame:
+def match_rate_trend(lake_root: lake.Lake, month: date) -> pl.DataFrame:
     """Per day and workflow: records in the workflow and the share matched automatically."""
     schema = {
         "as_of": pl.Date,
@@ -175,7 +167,7 @@ def match_rate_trend(lake_root: Path, month: date) -> pl.DataFrame:
     return trend.select(list(schema)).cast(schema)
 
 
-def build_close_pack(lake_root: Path, month: date) -> ClosePack:
+def build_close_pack(lake_root: lake.Lake, month: date) -> ClosePack:
     by_owner, as_of = exceptions_by_owner(lake_root, month)
     return ClosePack(
         month=month,

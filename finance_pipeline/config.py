@@ -11,9 +11,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from finance_pipeline.storage import LakeLocation
 
 SOURCE_KINDS = ("bank_statement", "lockbox", "export", "api")
 FORMATS = ("bai2", "camt", "mt940", "lockbox", "stripe_json", "csv")
@@ -42,6 +45,13 @@ class Home:
     @property
     def lake(self) -> Path:
         return self.root / "lake"
+
+    @property
+    def lake_location(self) -> LakeLocation:
+        """Where the lake really is: ``$FINANCE_PIPELINE_LAKE_URL`` when set, else :attr:`lake`."""
+        from finance_pipeline.storage import LakeLocation
+
+        return LakeLocation.from_env(self.lake)
 
     @property
     def archive(self) -> Path:

@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
-from pathlib import Path
 
 import pandera.polars as pa
 import polars as pl
@@ -177,49 +176,37 @@ def _stage_groups(stage: KeyStage) -> pl.Expr:
 
 
 def _earlier(
-    table: str, lake_root: Path, business_date: date, lookback_days: int, columns: list[str]
+    table: str, lake_root: lake.Lake, business_date: date, lookback_days: int, columns: list[str]
 ) -> pl.DataFrame:
     """Key columns of the table's partitions in the lookback window before ``business_date``."""
     first = business_date - timedelta(days=lookback_days)
-    paths = [
-        lake.partition_path(lake_root, table, day)
-        for day in partition_dates(lake_root, table)
-        if first <= day < business_date
-    ]
-    if not paths:
-        return pl.DataFrame()
+    days = [d for d in partition_dates(lake_root, table) if first <= d < business_date]
     frames = []
-    for path in paths:  # a partition written before a column existed reads it as empty
-        present = set(pl.read_parquet_schema(path))
-        frame = pl.read_parquet(path, columns=[c for c in columns if c in present])
+    for day in days:  # a partition written before a column existed reads it as empty
+        frame = lake.read_partition(lake_root, table, day, columns=columns)
+        if frame is None:
+            continue
+        present = set(frame.columns)
         frames.append(
             frame.with_columns(
                 pl.lit(None, dtype=pl.String).alias(c) for c in columns if c not in present
             )
         )
+    if not frames:
+        return pl.DataFrame()
     return pl.concat(frames, how="vertical_relaxed").sort("business_date", maintain_order=True)
 
 
-def partition_dates(lake_root: Path, table: str) -> list[date]:
+def partition_dates(lake_root: lake.Lake, table: str) -> list[date]:
     """Business dates that have a partition of ``table`` in the lake, oldest first."""
-    folder = lake_root / table
-    if not folder.exists():
-        return []
-    days = []
-    for part in folder.glob("business_date=*"):
-        if (part / "data.parquet").exists():
-            try:
-                days.append(date.fromisoformat(part.name.split("=", 1)[1]))
-            except ValueError:
-                continue
-    return sorted(days)
+    return lake.partition_dates(lake_root, table)
 
 
 def deduplicate(
     table: str,
     frame: pl.DataFrame,
     business_date: date,
-    lake_root: Path | None = None,
+    lake_root: lake.Lake | None = None,
     lookback_days: int = LOOKBACK_DAYS,
 ) -> Deduped:
     """Keep each record once; return the kept rows, the deliveries lineage and id remaps."""
@@ -313,7 +300,7 @@ def _against_earlier(
     deliveries: pl.DataFrame,
     remap: pl.DataFrame,
     business_date: date,
-    lake_root: Path,
+    lake_root: lake.Lake,
     lookback_days: int,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Drop today's records already kept on an earlier day; their deliveries point there."""

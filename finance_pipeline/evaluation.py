@@ -105,13 +105,13 @@ def load_demo(
     archive = RawArchive(home.archive)
     for day in summary.business_days:
         arrivals = ingest_day(config, home.root, day, f"evaluate-{day}").arrivals
-        batch, _ = build_canonical(config, archive, arrivals, day, home.lake)
+        batch, _ = build_canonical(config, archive, arrivals, day, home.lake_location)
         quarantined = batch.quarantine_frame()
         if quarantined.height:
             raise RuntimeError(f"{day}: quarantined files {quarantined.to_dicts()}")
         for table, frame in batch.tables().items():
-            lake.write_partition(home.lake, table, day, frame)
-    tables = load_tables(home.lake, summary.business_days[-1])
+            lake.write_partition(home.lake_location, table, day, frame)
+    tables = load_tables(home.lake_location, summary.business_days[-1])
     truth_dir = home.root / "truth"
     truth = pl.read_csv(truth_dir / "expected_matches.csv", infer_schema=False)
     noise = pl.read_csv(truth_dir / "planted_noise.csv", infer_schema=False)

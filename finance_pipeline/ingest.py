@@ -12,9 +12,10 @@ import polars as pl
 from finance_pipeline.archive import Arrival, RawArchive
 from finance_pipeline.config import PipelineConfig, SourceConfig
 from finance_pipeline.connectors import is_api_source, sync_api_source
-from finance_pipeline.connectors.http import ConnectorError
+from finance_pipeline.connectors.http import ConnectorError, HttpStatusError
 from finance_pipeline.transports import TransportError, open_source
-from finance_pipeline.transports.base import FileNotReadyError
+from finance_pipeline.transports.base import FileNotReadyError, UnsafeNameError
+from finance_pipeline.transports.sftp import HostKeyError, SftpAuthError
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,12 @@ class IngestResult:
         return pl.DataFrame(rows, schema=MANIFEST_SCHEMA, orient="row")
 
 
+def archived_arrivals(archive: RawArchive, source_name: str, business_date: date) -> list[Arrival]:
+    """What this source already delivered for the day (kept even if the server is down now)."""
+    day = business_date.isoformat()
+    return [a for a in archive.arrivals() if a.source == source_name and a.business_date == day]
+
+
 def ingest_source(
     source: SourceConfig,
     home: Path,
@@ -70,11 +77,7 @@ def ingest_source(
     server no longer lists them (they were moved after download), so a rerun of the
     partition sees the same deliveries.
     """
-    arrivals: dict[str, Arrival] = {
-        a.arrival_id: a
-        for a in archive.arrivals()
-        if a.source == source.name and a.business_date == business_date.isoformat()
-    }
+    arrivals = {a.arrival_id: a for a in archived_arrivals(archive, source.name, business_date)}
     with open_source(source, home) as transport:
         for remote in transport.list(source.pattern):
             if source.business_date_of(remote.name) != business_date:
@@ -99,20 +102,55 @@ def ingest_source(
     return list(arrivals.values())
 
 
+def fetch_source(
+    source: SourceConfig, home: Path, business_date: date, run_id: str
+) -> list[Arrival]:
+    """One source's deliveries for the day, from a file drop or an API; raises on failure."""
+    archive = RawArchive(home / "archive")
+    if is_api_source(source):
+        return sync_api_source(source, home, business_date, run_id, archive=archive)
+    return ingest_source(source, home, archive, business_date, run_id)
+
+
+# Errors that a retry cannot fix: an unsafe remote name, an unknown host key, refused
+# credentials, or an API answering 4xx (other than timeout/too-many-requests).
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (UnsafeNameError, HostKeyError, SftpAuthError)
+RETRYABLE_HTTP_STATUSES = frozenset({408, 425, 429})
+
+
+def is_transient(exc: Exception) -> bool:
+    """Whether retrying later may succeed (a server down, a timeout, a 5xx, a missing mount)."""
+    if isinstance(exc, PERMANENT_ERRORS):
+        return False
+    if isinstance(exc, HttpStatusError):
+        return exc.status >= 500 or exc.status in RETRYABLE_HTTP_STATUSES
+    return isinstance(exc, (TransportError, ConnectorError))
+
+
+def ingest_one(source: SourceConfig, home: Path, business_date: date, run_id: str) -> IngestResult:
+    """One source for the day; a failure is recorded, keeping what was archived before."""
+    result = IngestResult()
+    try:
+        result.arrivals.extend(fetch_source(source, home, business_date, run_id))
+    except (TransportError, ConnectorError) as exc:
+        log.warning("source %s failed: %s", source.name, exc)
+        result.source_errors[source.name] = str(exc)
+        archive = RawArchive(home / "archive")
+        result.arrivals.extend(archived_arrivals(archive, source.name, business_date))
+    return result
+
+
+def combine(results: list[IngestResult]) -> IngestResult:
+    """The day's result over every source (each source ingested on its own)."""
+    merged = IngestResult()
+    for result in results:
+        merged.arrivals.extend(result.arrivals)
+        merged.source_errors.update(result.source_errors)
+    return merged
+
+
 def ingest_day(
     config: PipelineConfig, home: Path, business_date: date, run_id: str
 ) -> IngestResult:
-    """One source failing (server down, folder missing) does not stop the others."""
-    archive = RawArchive(home / "archive")
-    result = IngestResult()
-    for source in config.sources:
-        try:
-            if is_api_source(source):
-                found = sync_api_source(source, home, business_date, run_id, archive=archive)
-            else:
-                found = ingest_source(source, home, archive, business_date, run_id)
-            result.arrivals.extend(found)
-        except (TransportError, ConnectorError) as exc:
-            log.warning("source %s failed: %s", source.name, exc)
-            result.source_errors[source.name] = str(exc)
-    return result
+    """Every source in turn; one source failing (server down, folder missing) stops no other."""
+    return combine([ingest_one(s, home, business_date, run_id) for s in config.sources])

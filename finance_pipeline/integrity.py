@@ -8,7 +8,6 @@ source for the same business date loads cleanly (the bank re-sent a corrected fi
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
@@ -19,16 +18,16 @@ from finance_pipeline.masking import mask_account
 GAP_CHECK_NAMES = ["continuity", "sequence", "continuity_previous_file", "sequence_previous_file"]
 
 
-def _history(lake_root: Path, table: str, upto: date) -> pl.DataFrame | None:
-    if not lake.has_table(lake_root, table):
+def _history(lake_root: lake.Lake, table: str, upto: date) -> pl.DataFrame | None:
+    frame = lake.read_table(lake_root, table)
+    if frame is None:
         return None
-    frame = pl.read_parquet(lake.table_glob(lake_root, table), hive_partitioning=False)
     if "business_date" in frame.columns and frame.schema["business_date"] == pl.String:
         frame = frame.with_columns(pl.col("business_date").str.to_date())
     return frame.filter(pl.col("business_date") <= upto)
 
 
-def quarantine_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
+def quarantine_candidates(lake_root: lake.Lake, upto: date) -> pl.DataFrame:
     quarantined = _history(lake_root, "quarantined_files", upto)
     if quarantined is None or quarantined.height == 0:
         return pl.DataFrame(schema=CANDIDATE_SCHEMA)
@@ -63,7 +62,7 @@ def quarantine_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
     )
 
 
-def gap_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
+def gap_candidates(lake_root: lake.Lake, upto: date) -> pl.DataFrame:
     checks = _history(lake_root, "file_checks", upto)
     if checks is None or checks.height == 0:
         return pl.DataFrame(schema=CANDIDATE_SCHEMA)
@@ -94,7 +93,7 @@ def gap_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
     )
 
 
-def source_error_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
+def source_error_candidates(lake_root: lake.Lake, upto: date) -> pl.DataFrame:
     """Sources that could not be read, per business date. A rerun of that date that reads the
     source rewrites its partition without the error, which resolves the exception."""
     errors = _history(lake_root, "source_errors", upto)
@@ -116,7 +115,7 @@ def source_error_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
     )
 
 
-def ingest_candidates(lake_root: Path, upto: date) -> pl.DataFrame:
+def ingest_candidates(lake_root: lake.Lake, upto: date) -> pl.DataFrame:
     return pl.concat(
         [
             quarantine_candidates(lake_root, upto),

@@ -1,47 +1,88 @@
-"""Parquet storage under ``<home>/lake``: one folder per table, one file per business date.
+"""Parquet storage: one folder per table, one file per business date, wherever the lake lives.
 
-A partition's output replaces the partition's previous output atomically (temp file, then
-rename), so a rerun never appends or doubles anything.
+Every function takes the lake as a local ``Path`` (or path string), an fsspec URL
+(``s3://bucket/lake``, ``memory://lake``) or a :class:`~finance_pipeline.storage.LakeLocation`
+(``Home.lake_location``), and delegates to the location, which holds the one implementation of
+reads and writes. A partition's output replaces the partition's previous output atomically
+(temp file then rename locally, one PUT on an object store), so a rerun never appends or
+doubles anything.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
+from finance_pipeline.storage import LakeLocation, as_location
 
-def partition_path(lake: Path, table: str, business_date: date) -> Path:
-    return lake / table / f"business_date={business_date.isoformat()}" / "data.parquet"
+Lake = Path | str | LakeLocation
 
-
-def write_partition(lake: Path, table: str, business_date: date, frame: pl.DataFrame) -> Path:
-    """Write ``frame`` as the whole of ``table`` for ``business_date``, atomically."""
-    target = partition_path(lake, table, business_date)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".write-", suffix=".parquet")
-    os.close(fd)
-    try:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    return target
-
-
-def read_partition(lake: Path, table: str, business_date: date) -> pl.DataFrame | None:
-    path = partition_path(lake, table, business_date)
-    return pl.read_parquet(path) if path.exists() else None
+__all__ = [
+    "Lake",
+    "LakeLocation",
+    "as_location",
+    "has_table",
+    "partition_dates",
+    "partition_path",
+    "partition_url",
+    "read_column",
+    "read_partition",
+    "read_table",
+    "table_glob",
+    "write_partition",
+]
 
 
-def table_glob(lake: Path, table: str) -> str:
-    return str(lake / table / "business_date=*" / "data.parquet")
+def partition_path(lake: Lake, table: str, business_date: date) -> Path:
+    """The local file of a partition (a local lake only; see :func:`partition_url`)."""
+    location = as_location(lake)
+    location.local_path()  # raises for a remote lake
+    return Path(location.partition_key(table, business_date))
 
 
-def has_table(lake: Path, table: str) -> bool:
-    return any((lake / table).glob("business_date=*/data.parquet"))
+def partition_url(lake: Lake, table: str, business_date: date) -> str:
+    """Where a partition is: a local path, or the object's URL on a remote lake."""
+    return as_location(lake).partition_url(table, business_date)
+
+
+def write_partition(lake: Lake, table: str, business_date: date, frame: pl.DataFrame) -> Path | str:
+    """Write ``frame`` as the whole of ``table`` for ``business_date``, atomically.
+
+    Returns the local ``Path`` on a local lake, the object's URL on a remote one.
+    """
+    location = as_location(lake)
+    written = location.write_partition(table, business_date, frame)
+    return Path(written) if location.is_local else written
+
+
+def read_partition(
+    lake: Lake, table: str, business_date: date, columns: list[str] | None = None
+) -> pl.DataFrame | None:
+    return as_location(lake).read_partition(table, business_date, columns)
+
+
+def read_table(
+    lake: Lake, table: str, upto: date | None = None, partition_column: str | None = None
+) -> pl.DataFrame | None:
+    """All partitions of ``table`` (up to ``upto``) oldest first, or None when there are none."""
+    return as_location(lake).read_table(table, upto, partition_column)
+
+
+def read_column(lake: Lake, table: str, column: str, days: list[date]) -> list[str]:
+    return as_location(lake).read_column(table, column, days)
+
+
+def partition_dates(lake: Lake, table: str, upto: date | None = None) -> list[date]:
+    """Business dates that have a partition of ``table``, oldest first."""
+    return as_location(lake).partition_dates(table, upto)
+
+
+def table_glob(lake: Lake, table: str) -> str:
+    """A glob over a table's partitions (a local path, or a URL on a remote lake)."""
+    return as_location(lake).table_glob(table)
+
+
+def has_table(lake: Lake, table: str) -> bool:
+    return as_location(lake).has_table(table)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import polars as pl
 
-from finance_pipeline import close
+from finance_pipeline import close, lake
+from finance_pipeline.config import Home
 from finance_pipeline.masking import mask_account
 from finance_pipeline.trace import latest_state
 
@@ -40,7 +41,7 @@ def _empty(columns: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.DataFrame(schema=columns)
 
 
-def collect(lake_root: Path, as_of: date | None = None) -> ReportData:
+def collect(lake_root: lake.Lake, as_of: date | None = None) -> ReportData:
     """The latest state of the recon tables (on or before ``as_of``) and bank vs ledger."""
     from contracts.recon import RECON_MODELS
     from finance_pipeline.validation import polars_schema
@@ -337,10 +338,11 @@ def render(data: ReportData, generated_at: datetime | None = None) -> str:
 
 
 def write_report(home_root: Path, out: Path | None = None, as_of: date | None = None) -> Path:
-    """Collect from ``<home>/lake`` and write the report (default ``<home>/report.html``)."""
+    """Collect from the home's lake (``<home>/lake`` or ``$FINANCE_PIPELINE_LAKE_URL``) and
+    write the report (default ``<home>/report.html``)."""
     target = Path(out) if out is not None else Path(home_root) / "report.html"
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = render(collect(Path(home_root) / "lake", as_of))
+    text = render(collect(Home(Path(home_root)).lake_location, as_of))
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)

@@ -36,10 +36,12 @@ def instance_for(home: Home):  # -> dg.DagsterInstance (imported lazily: the cor
 def _materialize(home: Home, config_path: Path, assets: list, partition: str):
     import dagster as dg
 
+    from assets.policies import apply_pool_limits, pool_limits, sftp_hosts_of
     from assets.resources import PipelineResource
 
     pipeline = PipelineResource(home=str(home.root), config_path=str(config_path))
     with instance_for(home) as instance:
+        apply_pool_limits(instance, pool_limits(sftp_hosts_of(pipeline.load().sources)))
         return dg.materialize(
             assets,
             partition_key=partition,
@@ -63,10 +65,12 @@ def run_close(home: Home, config_path: Path, months: list[date]) -> list[RunOutc
 
 def run_dates(home: Home, config_path: Path, dates: list[date]) -> list[RunOutcome]:
     """Materialize every asset (and its checks) for each business date, in date order."""
-    from finance_pipeline.definitions import ALL_CHECKS, DAILY_ASSETS
+    from finance_pipeline.config import load_config
+    from finance_pipeline.definitions import ALL_CHECKS, daily_assets
 
+    assets = [*daily_assets(load_config(config_path)), *ALL_CHECKS]
     outcomes = []
     for day in sorted(dates):
-        result = _materialize(home, config_path, [*DAILY_ASSETS, *ALL_CHECKS], day.isoformat())
+        result = _materialize(home, config_path, assets, day.isoformat())
         outcomes.append(RunOutcome(day, result.run_id, result.success))
     return outcomes

@@ -26,7 +26,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -100,26 +99,12 @@ def correlation_id(record_id: str) -> str:
 # --- reading the lake ------------------------------------------------------------------------
 
 
-def _partition_files(lake_root: Path, table: str, upto: date | None) -> list[tuple[date, Path]]:
-    folder = lake_root / table
-    found: list[tuple[date, Path]] = []
-    for part in sorted(folder.glob("business_date=*")):
-        path = part / "data.parquet"
-        try:
-            day = date.fromisoformat(part.name.split("=", 1)[1])
-        except ValueError:
-            continue
-        if path.exists() and (upto is None or day <= upto):
-            found.append((day, path))
-    return found
-
-
 def _record_key(table: str) -> list[str]:
     return list(RECORD_ID.get(table, ()))
 
 
 def load_tables(
-    lake_root: Path, upto: date | None = None, names: Iterable[str] | None = None
+    lake_root: lake.Lake, upto: date | None = None, names: Iterable[str] | None = None
 ) -> dict[str, pl.DataFrame]:
     """Every canonical record known on ``upto`` (all partitions up to it), latest delivery wins.
 
@@ -129,11 +114,9 @@ def load_tables(
     wanted = list(names) if names is not None else list(RECORD_ID)
     out: dict[str, pl.DataFrame] = {}
     for table in wanted:
-        files = _partition_files(lake_root, table, upto)
-        if not files:
+        frame = lake.read_table(lake_root, table, upto)
+        if frame is None:
             continue
-        frames = [pl.read_parquet(path, hive_partitioning=False) for _, path in files]
-        frame = pl.concat(frames, how="diagonal_relaxed")
         key = [c for c in _record_key(table) if c in frame.columns]
         if key and "business_date" in frame.columns:
             frame = frame.sort("business_date", nulls_last=False).unique(
@@ -143,10 +126,10 @@ def load_tables(
     return out
 
 
-def latest_state(lake_root: Path, table: str, upto: date | None = None) -> pl.DataFrame | None:
+def latest_state(lake_root: lake.Lake, table: str, upto: date | None = None) -> pl.DataFrame | None:
     """The newest partition of a state table (``matches``, ``exceptions``...) up to ``upto``."""
-    files = _partition_files(lake_root, table, upto)
-    return pl.read_parquet(files[-1][1], hive_partitioning=False) if files else None
+    days = lake.partition_dates(lake_root, table, upto)
+    return lake.read_partition(lake_root, table, days[-1]) if days else None
 
 
 # --- the trace -------------------------------------------------------------------------------
@@ -507,7 +490,7 @@ def build_trace(
     return result
 
 
-def trace(record_id: str, lake_root: Path, upto: date | None = None) -> Trace:
+def trace(record_id: str, lake_root: lake.Lake, upto: date | None = None) -> Trace:
     """Follow ``record_id`` (canonical id, ``type:id`` or source id) through the lake."""
     tables = load_tables(lake_root, upto, TRACEABLE)
     return build_trace(
@@ -551,6 +534,6 @@ def log_lines(matches: pl.DataFrame, members: pl.DataFrame, per_message: int = 1
     return ["\n".join(lines[i : i + per_message]) for i in range(0, len(lines), per_message)]
 
 
-def exists(lake_root: Path) -> bool:
+def exists(lake_root: lake.Lake) -> bool:
     """True when the lake holds any traceable table."""
     return any(lake.has_table(lake_root, t) for t in TRACEABLE)

@@ -1,6 +1,8 @@
 """The analysts' DuckDB file: schemas ``canonical``, ``recon`` and ``quality`` over the lake.
 
-Tables are views over the Parquet partitions (the lake is the storage); a table with no
+On a local lake, tables are views over the Parquet partitions (the lake is the storage); on a
+remote lake (``$FINANCE_PIPELINE_LAKE_URL`` on object storage) they are copied into the file at
+each refresh, so the file opens anywhere without credentials. A table with no
 partition yet is an empty table with the contract's columns, so queries never fail on a
 fresh install. Only this module writes the DuckDB file.
 """
@@ -72,8 +74,71 @@ def _drop(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> None:
         con.execute(f"DROP {kind} {schema}.{table}")
 
 
-def refresh(warehouse: Path, lake_root: Path) -> dict[str, int]:
-    """(Re)create every view; returns the row count of each table."""
+def _local_views(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, location: lake.LakeLocation
+) -> bool:
+    """A local lake: views over the Parquet files (always current, nothing copied)."""
+    if not location.has_table(table):
+        return False
+    qualified = f"{schema}.{table}"
+    glob = _quote(location.table_glob(table))
+    source = f"read_parquet({glob}, hive_partitioning = false, union_by_name = true"
+    if table in STATE_TABLES:
+        history = f"{schema}.{table}_history"
+        _drop(con, schema, f"{table}_history")
+        con.execute(
+            f"CREATE VIEW {history} AS SELECT * EXCLUDE (filename), "
+            "CAST(regexp_extract(filename, 'business_date=([0-9-]+)', 1) AS DATE) "
+            f"AS as_of FROM {source}, filename = true)"
+        )
+        con.execute(
+            f"CREATE VIEW {qualified} AS SELECT * EXCLUDE (as_of) FROM {history} "
+            f"WHERE as_of = (SELECT max(as_of) FROM {history})"
+        )
+    else:
+        con.execute(f"CREATE VIEW {qualified} AS SELECT * FROM {source})")
+    return True
+
+
+def _copied_tables(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, location: lake.LakeLocation
+) -> bool:
+    """A remote lake: copy the partitions into tables of the DuckDB file, so that a plain
+    ``duckdb warehouse.duckdb`` opens it with no credentials and no extension. The rows and
+    their order are those the local views give; the data is as of this refresh."""
+    qualified = f"{schema}.{table}"
+    stateful = table in STATE_TABLES
+    frame = location.read_table(table, partition_column="as_of" if stateful else None)
+    if frame is None:
+        return False
+    if stateful:
+        _drop(con, schema, f"{table}_history")
+    name = f"_lake_{schema}_{table}"
+    con.register(name, frame.to_arrow())
+    try:
+        target = f"{schema}.{table}_history" if stateful else qualified
+        con.execute(f"CREATE TABLE {target} AS SELECT * FROM {name}")
+    finally:
+        con.unregister(name)
+    if stateful:
+        history = f"{schema}.{table}_history"
+        con.execute(
+            f"CREATE VIEW {qualified} AS SELECT * EXCLUDE (as_of) FROM {history} "
+            f"WHERE as_of = (SELECT max(as_of) FROM {history})"
+        )
+    return True
+
+
+def refresh(warehouse: Path, lake_root: lake.Lake) -> dict[str, int]:
+    """(Re)create every table; returns the row count of each.
+
+    On a local lake the tables are views over the Parquet partitions. On a remote lake (an
+    ``s3://`` URL...) the warehouse file stays local and the partitions are copied into it as
+    tables, since a view over an object-store URL would need the analyst's DuckDB to reach the
+    bucket with credentials.
+    """
+    location = lake.as_location(lake_root)
+    build = _local_views if location.is_local else _copied_tables
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     with duckdb.connect(str(warehouse)) as con:
@@ -88,27 +153,10 @@ def refresh(warehouse: Path, lake_root: Path) -> dict[str, int]:
             for table, model in models.items():
                 qualified = f"{schema}.{table}"
                 _drop(con, schema, table)
-                if lake.has_table(lake_root, table):
-                    glob = _quote(lake.table_glob(lake_root, table))
-                    source = f"read_parquet({glob}, hive_partitioning = false, union_by_name = true"
-                    if table in STATE_TABLES:
-                        history = f"{schema}.{table}_history"
-                        _drop(con, schema, f"{table}_history")
-                        con.execute(
-                            f"CREATE VIEW {history} AS SELECT * EXCLUDE (filename), "
-                            "CAST(regexp_extract(filename, 'business_date=([0-9-]+)', 1) AS DATE) "
-                            f"AS as_of FROM {source}, filename = true)"
-                        )
-                        con.execute(
-                            f"CREATE VIEW {qualified} AS SELECT * EXCLUDE (as_of) FROM {history} "
-                            f"WHERE as_of = (SELECT max(as_of) FROM {history})"
-                        )
-                    else:
-                        con.execute(f"CREATE VIEW {qualified} AS SELECT * FROM {source})")
-                elif model is not None:
+                if not build(con, schema, table, location):
+                    if model is None:
+                        continue
                     con.execute(_empty_table_sql(qualified, model))
-                else:
-                    continue
                 counts[qualified] = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]
         # The analysts' views (cookbook in the README) sit on top of the base views.
         con.execute(VIEWS_SQL.read_text(encoding="utf-8"))

@@ -8,8 +8,8 @@ import pytest
 from api_harness import balance_transactions
 
 from assets.resources import PipelineResource
-from finance_pipeline.config import SourceConfig
-from finance_pipeline.definitions import ALL_ASSETS
+from finance_pipeline.config import SourceConfig, default_config_path, load_config
+from finance_pipeline.definitions import all_assets
 from sensors import daily_reconciliation_job
 from sensors.api_poll import build_api_poll_sensor, poll_decision
 from sensors.partitioning import partition_for
@@ -39,7 +39,7 @@ def ticker(fake_stripe, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     sensor = build_api_poll_sensor(stripe_source(server.url))
     pipeline = PipelineResource(home=str(tmp_path))
     defs = dg.Definitions(
-        assets=ALL_ASSETS,
+        assets=all_assets(load_config(default_config_path())),
         jobs=[daily_reconciliation_job],
         sensors=[sensor],
         resources={"pipeline": pipeline},

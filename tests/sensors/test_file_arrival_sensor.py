@@ -11,8 +11,14 @@ from ssh_harness import KeyPair
 
 from assets.resources import PipelineResource
 from finance_pipeline.archive import RawArchive, sha256_hex
-from finance_pipeline.config import Home, PipelineConfig, SourceConfig
-from finance_pipeline.definitions import ALL_ASSETS
+from finance_pipeline.config import (
+    Home,
+    PipelineConfig,
+    SourceConfig,
+    default_config_path,
+    load_config,
+)
+from finance_pipeline.definitions import all_assets
 from sensors import build_sensors, daily_reconciliation_job
 from sensors.file_arrival import FileCursor, build_file_arrival_sensor, masked_file_name
 from sensors.partitioning import partition_for
@@ -37,7 +43,7 @@ def tick(sensor: dg.SensorDefinition, home: Path, cursor: str | None):
     if key not in _DEFS:
         pipeline = PipelineResource(home=str(home))
         defs = dg.Definitions(
-            assets=ALL_ASSETS,
+            assets=all_assets(load_config(default_config_path())),
             jobs=[daily_reconciliation_job],
             sensors=[sensor],
             resources={"pipeline": pipeline},
