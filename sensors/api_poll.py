@@ -20,6 +20,7 @@ from finance_pipeline.connectors import ConnectorError, open_connector
 from sensors.file_arrival import SOURCE_TAG, TRIGGER_TAG, sensor_name
 from sensors.jobs import daily_reconciliation_job
 from sensors.partitioning import partition_for
+from sensors.targeting import narrow_to_source
 
 DEFAULT_POLL_SECONDS = 900
 
@@ -90,6 +91,7 @@ def build_api_poll_sensor(
         context.log.info(poll.note)
         if not poll.run_requests:
             return dg.SensorResult(skip_reason=poll.note, cursor=poll.cursor)
-        return dg.SensorResult(run_requests=poll.run_requests, cursor=poll.cursor)
+        requests = narrow_to_source(context, source.name, pipeline.home_dir(), poll.run_requests)
+        return dg.SensorResult(run_requests=requests, cursor=poll.cursor)
 
     return api_poll

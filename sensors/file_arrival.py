@@ -21,6 +21,7 @@ from finance_pipeline.masking import mask_file_name
 from finance_pipeline.transports import FileSource, RemoteFile, TransportError, open_source
 from sensors.jobs import daily_reconciliation_job
 from sensors.partitioning import NOT_YET, partition_for
+from sensors.targeting import narrow_to_source
 
 FILE_TRANSPORTS = ("local", "sftp")
 CURSOR_VERSION = 1
@@ -184,6 +185,7 @@ def build_file_arrival_sensor(
             context.log.info(f"{source.name}: {note}")
         if not scan.run_requests:
             return dg.SensorResult(skip_reason=f"no new files in {source.name}", cursor=scan.cursor)
-        return dg.SensorResult(run_requests=scan.run_requests, cursor=scan.cursor)
+        requests = narrow_to_source(context, source.name, home, scan.run_requests)
+        return dg.SensorResult(run_requests=requests, cursor=scan.cursor)
 
     return file_arrival

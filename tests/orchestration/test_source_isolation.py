@@ -222,3 +222,62 @@ def test_step_retry_is_configured_per_source() -> None:
     assert source_pool(default) is None
     sftp = SourceConfig("d", "bank_statement", "bai2", {"type": "sftp", "host": "10.0.0.5"})
     assert source_pool(sftp) == sftp_pool("10.0.0.5") == "sftp_10_0_0_5"
+
+
+def test_a_late_file_reruns_its_own_source_and_the_day_downstream(home: Home) -> None:
+    from assets.resources import PipelineResource
+    from finance_pipeline.definitions import build_definitions
+
+    day = date(2026, 10, 26)
+    demo = ROOT / "fixtures" / "demo" / "landing"
+    for folder, name in (("erp", "invoices_20261026.csv"), ("crm", "orders_20261026.csv")):
+        (home.landing / folder).mkdir(parents=True)
+        shutil.copy(demo / folder / name, home.landing / folder / name)
+    calendar = yaml.safe_load((ROOT / "finance_pipeline.yaml").read_text())["calendar"]
+    sources = [
+        {"name": name, "kind": "export", "format": "csv", "pattern": "*.csv",
+         "transport": {"type": "local", "path": f"landing/{name}"}}
+        for name in ("erp", "crm")
+    ]  # fmt: skip
+    config = home.root / "finance_pipeline.yaml"
+    config.write_text(yaml.safe_dump({"calendar": calendar, "sources": sources}))
+    [first] = run_dates(home, config, [day])
+    assert first.success
+    crm_manifest = lake.partition_path(home.lake, "sources/crm/raw_files", day)
+    crm_written = crm_manifest.stat().st_mtime_ns
+
+    # The ERP re-sends the day's invoices with one late addition (new bytes, same name).
+    late = (
+        "netsuite,INV-LATE,INV-LATE,US01,C1,INV-LATE,,2026-10-26,2026-11-25,10.00,10.00,USD,,open"
+    )
+    invoices_file = home.landing / "erp" / "invoices_20261026.csv"
+    invoices_file.write_text(invoices_file.read_text() + late + "\n")
+
+    pipeline = PipelineResource(home=str(home.root), config_path=str(config))
+    defs = build_definitions(pipeline)
+    sensor = defs.get_sensor_def("erp_file_arrival")
+    with instance_for(home) as instance:
+        context = dg.build_sensor_context(
+            resources={"pipeline": pipeline}, definitions=defs, instance=instance
+        )
+        requests = sensor.evaluate_tick(context).run_requests
+        assert {r.partition_key for r in requests} == {day.isoformat()}
+        selected = {k.to_user_string() for k in requests[0].asset_selection}
+        assert {"sources/erp", "raw_files", "invoices", "exceptions", "warehouse"} <= selected
+        assert "sources/crm" not in selected and "close_pack" not in selected
+        checks = {(c.asset_key.to_user_string(), c.name) for c in requests[0].asset_check_keys}
+        assert ("sources/erp", "available") in checks
+        assert ("sources/crm", "available") not in checks
+
+        job = defs.resolve_job_def("daily_reconciliation")
+        result = job.execute_in_process(
+            partition_key=day.isoformat(),
+            asset_selection=requests[0].asset_selection,
+            instance=instance,
+        )
+        assert result.success
+    assert crm_manifest.stat().st_mtime_ns == crm_written  # the CRM server was not asked again
+    manifest = lake.read_partition(home.lake, "raw_files", day)
+    assert sorted(manifest["source"].to_list()) == ["crm", "erp", "erp"]
+    invoices = lake.read_partition(home.lake, "invoices", day)
+    assert "INV-LATE" in invoices["invoice_id"].to_list()
