@@ -255,7 +255,7 @@ def test_a_late_file_reruns_its_own_source_and_the_day_downstream(home: Home) ->
 
     pipeline = PipelineResource(home=str(home.root), config_path=str(config))
     defs = build_definitions(pipeline)
-    sensor = defs.get_sensor_def("erp_file_arrival")
+    sensor = defs.resolve_sensor_def("erp_file_arrival")
     with instance_for(home) as instance:
         context = dg.build_sensor_context(
             resources={"pipeline": pipeline}, definitions=defs, instance=instance
