@@ -18,18 +18,8 @@ from assets.partitions import business_days
 from assets.policies import source_pool, source_retry_policy
 from assets.resources import PipelineResource
 from finance_pipeline import lake
-from finance_pipeline.archive import RawArchive
 from finance_pipeline.config import ConfigError, PipelineConfig, SourceConfig
-from finance_pipeline.connectors.http import ConnectorError
-from finance_pipeline.ingest import (
-    MANIFEST_SCHEMA,
-    SOURCE_ERROR_SCHEMA,
-    IngestResult,
-    archived_arrivals,
-    fetch_source,
-    is_transient,
-)
-from finance_pipeline.transports import TransportError
+from finance_pipeline.ingest import MANIFEST_SCHEMA, SOURCE_ERROR_SCHEMA, ingest_one, is_transient
 
 SOURCE_PREFIX = "sources"
 AVAILABLE_CHECK = "available"
@@ -77,18 +67,15 @@ def _source_asset(source: SourceConfig, retry_policy: dg.RetryPolicy) -> dg.Asse
         home = pipeline.home_dir()
         day = date.fromisoformat(context.partition_key)
         current = pipeline.load().source(name)  # the run's config decides how to reach it
-        result = IngestResult()
-        try:
-            result.arrivals.extend(fetch_source(current, home.root, day, context.run_id))
-        except (TransportError, ConnectorError) as exc:
-            last_try = context.retry_number >= retry_policy.max_retries
+        last_try = context.retry_number >= retry_policy.max_retries
+
+        def retry_later(exc: Exception) -> bool:
             if is_transient(exc) and not last_try:
                 context.log.warning(f"source {name}: {exc}; retrying")
-                raise
-            context.log.warning(f"source {name} unavailable: {exc}")
-            result.source_errors[name] = str(exc)
-            archive = RawArchive(home.archive)
-            result.arrivals.extend(archived_arrivals(archive, name, day))
+                return True
+            return False
+
+        result = ingest_one(current, home.root, day, context.run_id, reraise=retry_later)
         frame = result.frame()
         lake.write_partition(home.lake_location, manifest_table(name), day, frame)
         lake.write_partition(home.lake_location, errors_table(name), day, result.errors_frame(day))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -127,12 +128,23 @@ def is_transient(exc: Exception) -> bool:
     return isinstance(exc, (TransportError, ConnectorError))
 
 
-def ingest_one(source: SourceConfig, home: Path, business_date: date, run_id: str) -> IngestResult:
-    """One source for the day; a failure is recorded, keeping what was archived before."""
+def ingest_one(
+    source: SourceConfig,
+    home: Path,
+    business_date: date,
+    run_id: str,
+    reraise: Callable[[Exception], bool] = lambda exc: False,
+) -> IngestResult:
+    """One source for the day; a failure is recorded, keeping what was archived before.
+
+    ``reraise`` lets a caller with its own retries (the Dagster step) raise instead.
+    """
     result = IngestResult()
     try:
         result.arrivals.extend(fetch_source(source, home, business_date, run_id))
     except (TransportError, ConnectorError) as exc:
+        if reraise(exc):
+            raise
         log.warning("source %s failed: %s", source.name, exc)
         result.source_errors[source.name] = str(exc)
         archive = RawArchive(home / "archive")

@@ -13,12 +13,12 @@ import dagster as dg
 from assets.ingest import SOURCE_PREFIX, manifest_table
 from finance_pipeline import lake
 from finance_pipeline.config import Home
-from sensors.jobs import CLOSE_GROUP
+from sensors.jobs import daily_reconciliation_job
 
 
 def _daily_keys(repository: dg.RepositoryDefinition) -> list[dg.AssetKey]:
-    graph = repository.asset_graph
-    keys = [k for k in graph.get_all_asset_keys() if graph.get(k).group_name != CLOSE_GROUP]
+    """The daily job's assets, as its own selection resolves them."""
+    keys = daily_reconciliation_job.selection.resolve(repository.asset_graph)
     return sorted(keys, key=lambda k: k.to_user_string())
 
 

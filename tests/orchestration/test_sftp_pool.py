@@ -8,11 +8,8 @@ shows the three steps one after the other, and at least one of them waiting for 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from datetime import date
 from pathlib import Path
-from types import ModuleType
 
 import dagster as dg
 import pytest
@@ -20,26 +17,13 @@ import yaml
 from dagster._core.definitions.reconstruct import ReconstructableJob
 
 from assets.policies import apply_pool_limits, sftp_pool
+from tests.transports import ssh_harness
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 10, 26)
 SOURCES = ("bank_a", "bank_b", "bank_c")
 LOOK_INTERVAL = 1.5
 KEY_ENV = "FP_POOL_SFTP_KEY"
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ssh_harness = _load("ssh_harness", ROOT / "tests" / "transports" / "ssh_harness.py")
 
 
 def ingest_job() -> dg.JobDefinition:

@@ -8,13 +8,10 @@ banks, the ERP and payroll still reconcile; when it fails once only, the retry p
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
-from types import ModuleType
 
 import dagster as dg
 import pytest
@@ -25,24 +22,11 @@ from assets.policies import SOURCE_RETRY_POLICY, sftp_pool, source_pool, source_
 from finance_pipeline import lake
 from finance_pipeline.config import ConfigError, Home, SourceConfig, load_config
 from finance_pipeline.runs import instance_for, run_dates
+from tests.connectors import api_harness
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 10, 27)  # the demo day with a payroll file
 API_KEY_ENV = "FP_TEST_STRIPE_KEY"
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-api_harness = _load("api_harness", ROOT / "tests" / "connectors" / "api_harness.py")
 
 
 @pytest.fixture

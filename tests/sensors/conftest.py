@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    """Import a sibling folder's helper module once, under its own unique name."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ssh_harness = _load("ssh_harness", TESTS / "transports" / "ssh_harness.py")
-api_harness = _load("api_harness", TESTS / "connectors" / "api_harness.py")
+from tests.connectors import api_harness
+from tests.transports import ssh_harness
 
 
 @pytest.fixture(scope="session")

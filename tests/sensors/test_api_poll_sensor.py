@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from api_harness import balance_transactions
 
 from assets.resources import PipelineResource
 from finance_pipeline.config import SourceConfig, default_config_path, load_config
@@ -13,6 +12,7 @@ from finance_pipeline.definitions import all_assets
 from sensors import daily_reconciliation_job
 from sensors.api_poll import build_api_poll_sensor, poll_decision
 from sensors.partitioning import partition_for
+from tests.connectors.api_harness import balance_transactions
 
 
 def stripe_source(url: str) -> SourceConfig:

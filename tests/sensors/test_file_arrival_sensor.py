@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from ssh_harness import KeyPair
 
 from assets.resources import PipelineResource
 from finance_pipeline.archive import RawArchive, sha256_hex
@@ -22,6 +21,7 @@ from finance_pipeline.definitions import all_assets
 from sensors import build_sensors, daily_reconciliation_job
 from sensors.file_arrival import FileCursor, build_file_arrival_sensor, masked_file_name
 from sensors.partitioning import partition_for
+from tests.transports.ssh_harness import KeyPair
 
 _INSTANCE: list[dg.DagsterInstance] = []
 
